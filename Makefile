@@ -1,0 +1,37 @@
+# The two commands: `make run` and `make test`. Everything installs into .venv.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FN ?=
+EVENT ?=
+
+.PHONY: run test lint format invoke install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local.run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+invoke: $(STAMP)
+	@test -n "$(FN)" || (echo "usage: make invoke FN=<function> [EVENT=<json file>]" >&2; exit 2)
+	$(BIN)/python -m infra.local.invoke $(FN) $(if $(EVENT),--event $(EVENT))
+
+clean:
+	rm -rf $(VENV) build .run

@@ -1,0 +1,1 @@
+"""Shared core: settings, clock, errors, HTTP helpers, AWS access and storage base."""

@@ -1,0 +1,61 @@
+"""The one clock. Tests set it; business dates are in TZ_BUSINESS."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from functions.core.config import get_settings
+
+_lock = threading.Lock()
+_offset = timedelta(0)
+_fixed: datetime | None = None
+
+
+def now() -> datetime:
+    """Current time, timezone-aware UTC."""
+    if _fixed is not None:
+        return _fixed
+    return datetime.now(UTC) + _offset
+
+
+def now_ts() -> int:
+    return int(now().timestamp())
+
+
+def set_now(moment: datetime | None) -> None:
+    """Freeze the clock at `moment` (aware), or unfreeze it with None."""
+    global _fixed
+    with _lock:
+        _fixed = moment.astimezone(UTC) if moment is not None else None
+
+
+def business_tz() -> ZoneInfo:
+    return ZoneInfo(get_settings().tz_business)
+
+
+def business_now() -> datetime:
+    return now().astimezone(business_tz())
+
+
+def business_date(moment: datetime | None = None) -> date:
+    return (moment or now()).astimezone(business_tz()).date()
+
+
+def business_datetime(day: date, hhmm: str) -> datetime:
+    """The aware moment of `HH:MM` on business date `day`."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=business_tz())
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp; a naive one is taken as business time."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=business_tz())
+    return moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,98 @@
+"""Every setting in one place, read from the environment with a working local default.
+
+Secrets are read from the environment too; in AWS, `functions.core.secrets` fills the
+environment from SSM Parameter Store before the first read (see infra/README).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+# The local WeChat sandbox's account. Real values come from the environment / SSM.
+SANDBOX_APP_ID = "wx00sandbox0000001"
+SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105 - local sandbox only
+SANDBOX_TOKEN = "sandboxtoken"  # noqa: S105 - local sandbox only
+SANDBOX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+_GENERATED_SESSION_SECRET = secrets.token_hex(32)
+
+
+@dataclass(frozen=True)
+class Settings:
+    wechat_app_id: str
+    wechat_app_secret: str
+    wechat_token: str
+    wechat_encoding_aes_key: str
+    wechat_api_base: str
+    wechat_replay_window_s: int
+    admin_api_key: str
+    session_secret: str
+    session_ttl_s: int
+    kuaidi100_salt: str
+    logistics_hmac_secret: str
+    template_shipment: str
+    template_booking: str
+    template_reminder: str
+    template_coupon: str
+    tz_business: str
+    quiet_hours: str
+    booking_cutoff: str
+    resource_prefix: str
+    notify_threads: int
+    h5_base_url: str
+
+    @property
+    def quiet_hours_window(self) -> tuple[str, str] | None:
+        """(start, end) as "HH:MM" strings, or None when quiet hours are off."""
+        if self.quiet_hours.strip().lower() in ("", "off", "none"):
+            return None
+        start, end = self.quiet_hours.split("-")
+        return start.strip(), end.strip()
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def load_settings() -> Settings:
+    return Settings(
+        wechat_app_id=_env("WECHAT_APP_ID", SANDBOX_APP_ID),
+        wechat_app_secret=_env("WECHAT_APP_SECRET", SANDBOX_APP_SECRET),
+        wechat_token=_env("WECHAT_TOKEN", SANDBOX_TOKEN),
+        wechat_encoding_aes_key=_env("WECHAT_ENCODING_AES_KEY", SANDBOX_AES_KEY),
+        wechat_api_base=_env("WECHAT_API_BASE", "http://127.0.0.1:9000").rstrip("/"),
+        wechat_replay_window_s=int(_env("WECHAT_REPLAY_WINDOW_S", "300")),
+        admin_api_key=_env("ADMIN_API_KEY", "dev-admin-key"),
+        session_secret=_env("SESSION_SECRET", _GENERATED_SESSION_SECRET),
+        session_ttl_s=int(_env("SESSION_TTL_S", "7200")),
+        kuaidi100_salt=_env("KUAIDI100_SALT", "dev-salt"),
+        logistics_hmac_secret=_env("LOGISTICS_HMAC_SECRET", "dev-logistics-secret"),
+        template_shipment=_env("TEMPLATE_SHIPMENT", "TPL_SHIPMENT_SANDBOX"),
+        template_booking=_env("TEMPLATE_BOOKING", "TPL_BOOKING_SANDBOX"),
+        template_reminder=_env("TEMPLATE_REMINDER", "TPL_REMINDER_SANDBOX"),
+        template_coupon=_env("TEMPLATE_COUPON", "TPL_COUPON_SANDBOX"),
+        tz_business=_env("TZ_BUSINESS", "Asia/Shanghai"),
+        quiet_hours=_env("QUIET_HOURS", "21:00-09:00"),
+        booking_cutoff=_env("BOOKING_CUTOFF", "18:00"),
+        resource_prefix=_env("RESOURCE_PREFIX", "wx-local"),
+        notify_threads=int(_env("NOTIFY_THREADS", "8")),
+        h5_base_url=_env("H5_BASE_URL", "https://h5.example.com").rstrip("/"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests change the environment)."""
+    get_settings.cache_clear()
+
+
+def resource_name(logical: str) -> str:
+    """Physical name of a table or queue: `<prefix>-<logical>`, as infra/data.yaml names them."""
+    return f"{get_settings().resource_prefix}-{logical}"

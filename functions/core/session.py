@@ -1,0 +1,38 @@
+"""Customer session tokens: `<openid>.<expires>.<hmac>`, signed with SESSION_SECRET."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from functions.core import clock
+from functions.core.config import get_settings
+from functions.core.errors import Unauthorized
+
+
+def _sign(payload: str) -> str:
+    key = get_settings().session_secret.encode()
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def issue_token(openid: str, ttl_s: int | None = None) -> str:
+    ttl = ttl_s if ttl_s is not None else get_settings().session_ttl_s
+    openid_b64 = base64.urlsafe_b64encode(openid.encode()).decode().rstrip("=")
+    payload = f"{openid_b64}.{clock.now_ts() + ttl}"
+    return f"{payload}.{_sign(payload)}"
+
+
+def verify_token(token: str) -> str:
+    """Return the token's openid, or raise Unauthorized."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise Unauthorized("malformed session token", code="invalid_token")
+    openid_b64, expires, signature = parts
+    if not hmac.compare_digest(_sign(f"{openid_b64}.{expires}"), signature):
+        raise Unauthorized("session token signature is invalid", code="invalid_token")
+    if not expires.isdigit() or int(expires) < clock.now_ts():
+        raise Unauthorized("session token has expired", code="token_expired")
+    padded = openid_b64 + "=" * (-len(openid_b64) % 4)
+    return base64.urlsafe_b64decode(padded).decode()

@@ -1,0 +1,28 @@
+"""Storage rows of the customers table (pk = openid, sk = "PROFILE")."""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.models import Model
+
+from functions.core.models import TableMeta, table_name
+
+PROFILE = "PROFILE"
+
+
+class CustomerRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("customers")
+
+    pk = UnicodeAttribute(hash_key=True)  # openid
+    sk = UnicodeAttribute(range_key=True, default=PROFILE)
+    subscribed = BooleanAttribute(default=False)
+    reminder_consent = BooleanAttribute(default=False)
+    subscribed_at = UnicodeAttribute(null=True)
+    unsubscribed_at = UnicodeAttribute(null=True)
+    # First-touch attribution: set once, never overwritten.
+    first_store_id = UnicodeAttribute(null=True)
+    first_staff_id = UnicodeAttribute(null=True)
+    first_scene = UnicodeAttribute(null=True)
+    first_touch_at = UnicodeAttribute(null=True)
+    touches = NumberAttribute(default=0)

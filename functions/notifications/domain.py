@@ -1,0 +1,89 @@
+"""`notify()`: the one way domain code sends a WeChat message.
+
+It writes a `queued` notification record and enqueues its id; the notification worker does
+the sending. Passing a deterministic `notification_id` (e.g. "booking-confirmed-<id>") makes
+notify itself idempotent: a repeated call neither duplicates the record nor the message.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from functions.core import clock, queues
+from functions.notifications.kinds import KINDS
+from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
+
+QUEUE = "notifications"
+
+
+def notify(
+    openid: str,
+    kind: str,
+    fields: dict[str, str],
+    *,
+    url: str | None = None,
+    notification_id: str | None = None,
+    delay_s: int = 0,
+) -> str:
+    """Queue a template message of `kind` to `openid`; returns the notification id."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    notification_id = notification_id or uuid.uuid4().hex
+    at = clock.iso(clock.now())
+    row = NotificationRow(
+        notification_id,
+        NOTIFICATION,
+        openid=openid,
+        kind=kind,
+        fields={k: str(v) for k, v in fields.items()},
+        url=url,
+        status="queued",
+        created_at=at,
+        updated_at=at,
+        history=[HistoryEntry(at=at, status="queued")],
+        gsi2pk=openid,
+        gsi2sk=f"{at}#{notification_id}",
+    )
+    try:
+        row.save(condition=NotificationRow.pk.does_not_exist())
+    except PutError as error:
+        if not _is_condition_failure(error):
+            raise
+        existing = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
+        if existing.status != "queued":
+            return notification_id  # already handled: never send twice
+    # Enqueue after the record exists; a crash before this line is healed by a repeated
+    # call (same id), and the worker ignores ids that are no longer queued.
+    queues.send(QUEUE, {"notification_id": notification_id}, delay_s=delay_s)
+    return notification_id
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    cause = getattr(error, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+def get_notification(notification_id: str) -> dict[str, Any] | None:
+    try:
+        row = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
+    except NotificationRow.DoesNotExist:
+        return None
+    return to_view(row)
+
+
+def to_view(row: NotificationRow) -> dict[str, Any]:
+    return {
+        "notification_id": row.pk,
+        "openid": row.openid,
+        "kind": row.kind,
+        "fields": row.fields,
+        "url": row.url,
+        "status": row.status,
+        "msgid": row.msgid,
+        "attempts": row.attempts,
+        "created_at": row.created_at,
+        "history": [{"at": h.at, "status": h.status, "detail": h.detail} for h in row.history or []],
+    }

@@ -1,0 +1,31 @@
+"""Every kind of outbound message, its template setting and whether it is a reminder.
+
+Reminder kinds need consent and obey the frequency caps and quiet hours; the others are
+transactional service notices and ignore both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.core.config import Settings
+
+
+@dataclass(frozen=True)
+class Kind:
+    template_setting: str  # attribute of Settings holding the template id
+    reminder: bool = False
+
+    def template_id(self, settings: Settings) -> str:
+        return getattr(settings, self.template_setting)
+
+
+KINDS: dict[str, Kind] = {
+    "booking_confirmed": Kind("template_booking"),
+    "booking_rescheduled": Kind("template_booking"),
+    "booking_cancelled": Kind("template_booking"),
+    "booking_reminder": Kind("template_booking"),
+    "shipment_status": Kind("template_shipment"),
+    "coupon_issued": Kind("template_coupon"),
+    "repurchase_reminder": Kind("template_reminder", reminder=True),
+}

@@ -1,0 +1,53 @@
+"""Per-store, per-business-day counters, kept with atomic ADDs (never a scan of events)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pynamodb.transactions import TransactWrite
+
+from functions.core import clock
+from functions.stores.models import StoreStatsRow
+
+COUNTERS = ("scans", "new_followers", "unsubscribes", "bookings", "redemptions")
+
+
+def _row(store_id: str, day: date | None) -> StoreStatsRow:
+    return StoreStatsRow(f"STATS#{store_id}", (day or clock.business_date()).isoformat())
+
+
+def _action(counter: str, n: int) -> Any:
+    if counter not in COUNTERS:
+        raise ValueError(f"unknown store counter {counter!r}")
+    return getattr(StoreStatsRow, counter).add(n)
+
+
+def increment(store_id: str, counter: str, n: int = 1, day: date | None = None) -> None:
+    _row(store_id, day).update(actions=[_action(counter, n)])
+
+
+def increment_in(
+    transaction: TransactWrite, store_id: str, counter: str, n: int = 1, day: date | None = None
+) -> None:
+    """Add the increment to a transaction, so it commits with the effect it counts."""
+    transaction.update(_row(store_id, day), actions=[_action(counter, n)])
+
+
+def daily_stats(store_id: str, start: date, end: date) -> list[dict[str, Any]]:
+    """One entry per day in [start, end], zeros where nothing happened."""
+    rows = {
+        row.sk: row
+        for row in StoreStatsRow.query(
+            f"STATS#{store_id}", StoreStatsRow.sk.between(start.isoformat(), end.isoformat())
+        )
+    }
+    result = []
+    day = start
+    while day <= end:
+        row = rows.get(day.isoformat())
+        result.append(
+            {"date": day.isoformat(), **{c: int(getattr(row, c) or 0) if row else 0 for c in COUNTERS}}
+        )
+        day = date.fromordinal(day.toordinal() + 1)
+    return result

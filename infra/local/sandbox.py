@@ -1,0 +1,409 @@
+"""A local stand-in for the WeChat API (api.weixin.qq.com), with WeChat's response shapes.
+
+WeChat cannot be reached from here, so `make run` starts this unless WECHAT_API_BASE is set.
+It records every message sent (GET /sandbox/messages), counts calls per API
+(GET /sandbox/calls) and injects faults on request (POST /sandbox/faults), so a developer
+and the tests can watch each path. If a callback URL is configured it reports template
+delivery back as WeChat does, with a signed TEMPLATESENDJOBFINISH event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+TOKEN_TTL_S = 7200
+OLD_TOKEN_GRACE_S = 300
+FIELD_LIMIT = 20
+
+ERRORS = {
+    -1: "system error",
+    40001: "invalid credential, access_token is invalid or not latest",
+    40013: "invalid appid",
+    40014: "invalid access_token",
+    40029: "invalid code",
+    40125: "invalid appsecret",
+    42001: "access_token expired",
+    43004: "require subscribe",
+    45009: "reach max api daily quota limit",
+    47003: "argument invalid!",
+}
+
+
+@dataclass
+class Fault:
+    api: str
+    errcode: int = 0
+    http_status: int = 200
+    delay_ms: int = 0
+    count: int = 1  # -1: until cleared
+    openid: str | None = None
+
+
+@dataclass
+class SandboxState:
+    app_id: str
+    app_secret: str
+    callback_token: str
+    callback_url: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    token: str = ""
+    token_expires: float = 0.0
+    old_token: str = ""
+    old_token_until: float = 0.0
+    last_forced: float = 0.0
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    calls: dict[str, int] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    unfollowed: set[str] = field(default_factory=set)
+    qrcodes: list[dict[str, Any]] = field(default_factory=list)
+    tags: dict[int, dict[str, Any]] = field(default_factory=dict)
+    next_msgid: int = 1000000
+
+    def rotate_token(self) -> None:
+        now = time.time()
+        if self.token:
+            self.old_token, self.old_token_until = self.token, now + OLD_TOKEN_GRACE_S
+        self.token = "SANDBOX_" + secrets.token_hex(16)
+        self.token_expires = now + TOKEN_TTL_S
+
+    def token_valid(self, token: str) -> bool:
+        now = time.time()
+        if token and token == self.token and now < self.token_expires:
+            return True
+        return bool(token) and token == self.old_token and now < self.old_token_until
+
+
+def _err(code: int) -> dict[str, Any]:
+    return {"errcode": code, "errmsg": ERRORS.get(code, "error")}
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    state: SandboxState
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet
+        return
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _send(self, payload: Any, status: int = 200) -> None:
+        body = json.dumps(payload, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return {}
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        body = self._body() if method == "POST" else {}
+        path = url.path.rstrip("/")
+        if path.startswith("/sandbox"):
+            return self._control(method, path, query, body)
+        api = path.lstrip("/")
+        with self.state.lock:
+            self.state.calls[api] = self.state.calls.get(api, 0) + 1
+        fault = self._take_fault(api, body.get("touser") or query.get("openid"))
+        if fault is not None:
+            if fault.delay_ms:
+                time.sleep(fault.delay_ms / 1000)
+            if fault.http_status != 200:
+                return self._send({"errcode": -1, "errmsg": "gateway error"}, fault.http_status)
+            if fault.errcode:
+                return self._send(_err(fault.errcode))
+        handler = {
+            "cgi-bin/token": self.token,
+            "cgi-bin/stable_token": self.stable_token,
+            "cgi-bin/message/template/send": self.template_send,
+            "cgi-bin/message/custom/send": self.custom_send,
+            "cgi-bin/qrcode/create": self.qrcode_create,
+            "sns/oauth2/access_token": self.oauth,
+            "cgi-bin/tags/create": self.tags_create,
+            "cgi-bin/tags/get": self.tags_get,
+            "cgi-bin/tags/members/batchtagging": self.tags_batch,
+            "cgi-bin/tags/members/batchuntagging": self.tags_batch,
+        }.get(api)
+        if handler is None:
+            return self._send({"errcode": 404, "errmsg": f"sandbox has no API {api}"}, 404)
+        return handler(query, body)
+
+    def _take_fault(self, api: str, openid: str | None) -> Fault | None:
+        with self.state.lock:
+            for fault in self.state.faults:
+                if fault.api not in (api, "*") or (fault.openid and fault.openid != openid):
+                    continue
+                if fault.count > 0:
+                    fault.count -= 1
+                if fault.count == 0:
+                    self.state.faults.remove(fault)
+                return fault
+        return None
+
+    # -- control API ----------------------------------------------------------------
+
+    def _control(self, method: str, path: str, query: dict, body: dict) -> None:
+        s = self.state
+        with s.lock:
+            if path == "/sandbox/messages" and method == "GET":
+                msgs = [m for m in s.messages if not query.get("touser") or m["touser"] == query["touser"]]
+                return self._send({"messages": msgs})
+            if path == "/sandbox/messages" and method == "DELETE":
+                s.messages.clear()
+                return self._send({"ok": True})
+            if path == "/sandbox/calls":
+                return self._send({"calls": dict(s.calls)})
+            if path == "/sandbox/faults" and method == "POST":
+                fault = Fault(**{k: v for k, v in body.items() if k in Fault.__dataclass_fields__})
+                s.faults.append(fault)
+                return self._send({"ok": True})
+            if path == "/sandbox/faults" and method == "DELETE":
+                s.faults.clear()
+                return self._send({"ok": True})
+            if path == "/sandbox/expire-token" and method == "POST":
+                s.token, s.old_token = "", ""
+                return self._send({"ok": True})
+            if path == "/sandbox/unfollow" and method == "POST":
+                s.unfollowed.add(body["openid"])
+                return self._send({"ok": True})
+            if path == "/sandbox/qrcodes":
+                return self._send({"qrcodes": list(s.qrcodes)})
+            if path == "/sandbox/reset" and method == "POST":
+                s.messages.clear(), s.calls.clear(), s.faults.clear(), s.unfollowed.clear()
+                return self._send({"ok": True})
+        return self._send({"errcode": 404, "errmsg": "unknown sandbox control path"}, 404)
+
+    # -- WeChat APIs ----------------------------------------------------------------
+
+    def _check_app(self, appid: str | None, secret: str | None) -> dict | None:
+        if appid != self.state.app_id:
+            return _err(40013)
+        if secret != self.state.app_secret:
+            return _err(40125)
+        return None
+
+    def _issue(self, force: bool) -> dict[str, Any]:
+        s = self.state
+        with s.lock:
+            now = time.time()
+            if force and now - s.last_forced < 30 and s.token:
+                return {"errcode": 45011, "errmsg": "api minute-quota reach limit, forced refresh 30s apart"}
+            if force or not s.token or now >= s.token_expires:
+                s.rotate_token()
+                if force:
+                    s.last_forced = now
+            return {"access_token": s.token, "expires_in": int(s.token_expires - now)}
+
+    def token(self, query: dict, body: dict) -> None:
+        error = self._check_app(query.get("appid"), query.get("secret"))
+        if error:
+            return self._send(error)
+        # cgi-bin/token always issues a new token, invalidating the old one after 5 minutes.
+        with self.state.lock:
+            self.state.rotate_token()
+        return self._send({"access_token": self.state.token, "expires_in": TOKEN_TTL_S})
+
+    def stable_token(self, query: dict, body: dict) -> None:
+        error = self._check_app(body.get("appid"), body.get("secret"))
+        if error:
+            return self._send(error)
+        return self._send(self._issue(bool(body.get("force_refresh"))))
+
+    def _authorised(self, query: dict) -> bool:
+        with self.state.lock:
+            return self.state.token_valid(query.get("access_token", ""))
+
+    def template_send(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        touser = body.get("touser", "")
+        if touser in self.state.unfollowed:
+            return self._send(_err(43004))
+        data = body.get("data") or {}
+        if not body.get("template_id") or not touser or not isinstance(data, dict):
+            return self._send(_err(47003))
+        for key, item in data.items():
+            value = str((item or {}).get("value", ""))
+            if key in ("first", "remark") or len(value) > FIELD_LIMIT or "\n" in value:
+                return self._send(_err(47003))
+        with self.state.lock:
+            client_msg_id = body.get("client_msg_id")
+            for m in self.state.messages:
+                # WeChat drops a repeated client_msg_id for the same user within 10 minutes.
+                if client_msg_id and m.get("client_msg_id") == client_msg_id and m["touser"] == touser:
+                    return self._send({"errcode": 0, "errmsg": "ok", "msgid": m["msgid"]})
+            self.state.next_msgid += 1
+            msgid = self.state.next_msgid
+            self.state.messages.append(
+                {"kind": "template", "msgid": msgid, "at": time.time(), **body, "touser": touser}
+            )
+        self._report_delivery(touser, msgid)
+        return self._send({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+    def custom_send(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        if body.get("touser") in self.state.unfollowed:
+            return self._send(_err(43004))
+        with self.state.lock:
+            self.state.messages.append({"kind": "custom", "at": time.time(), **body})
+        return self._send({"errcode": 0, "errmsg": "ok"})
+
+    def qrcode_create(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        action = body.get("action_name")
+        scene = ((body.get("action_info") or {}).get("scene") or {}).get("scene_str", "")
+        if action not in ("QR_STR_SCENE", "QR_LIMIT_STR_SCENE", "QR_SCENE", "QR_LIMIT_SCENE"):
+            return self._send(_err(47003))
+        if action.endswith("STR_SCENE") and not 1 <= len(scene) <= 64:
+            return self._send(_err(47003))
+        ticket = "gQ" + secrets.token_urlsafe(24)
+        result: dict[str, Any] = {"ticket": ticket, "url": f"http://weixin.qq.com/q/{ticket[:22]}"}
+        if action in ("QR_STR_SCENE", "QR_SCENE"):
+            result["expire_seconds"] = min(int(body.get("expire_seconds") or 60), 2592000)
+        with self.state.lock:
+            self.state.qrcodes.append({**body, **result})
+        return self._send(result)
+
+    def oauth(self, query: dict, body: dict) -> None:
+        error = self._check_app(query.get("appid"), query.get("secret"))
+        if error:
+            return self._send(error)
+        code = query.get("code", "")
+        if not code or code.startswith("bad") or query.get("grant_type") != "authorization_code":
+            return self._send(_err(40029))
+        # `openid:<id>` signs in as <id>; any other code maps to a stable made-up openid.
+        openid = (
+            code[len("openid:") :]
+            if code.startswith("openid:")
+            else "o" + hashlib.sha1(code.encode()).hexdigest()[:27]
+        )
+        return self._send(
+            {
+                "access_token": "OAUTH_" + secrets.token_hex(8),
+                "expires_in": 7200,
+                "refresh_token": "REFRESH_" + secrets.token_hex(8),
+                "openid": openid,
+                "scope": "snsapi_base",
+            }
+        )
+
+    def tags_create(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        with self.state.lock:
+            tag_id = 100 + len(self.state.tags)
+            name = (body.get("tag") or {}).get("name", "")
+            self.state.tags[tag_id] = {"id": tag_id, "name": name, "count": 0, "openids": set()}
+        return self._send({"tag": {"id": tag_id, "name": name}})
+
+    def tags_get(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        with self.state.lock:
+            tags = [
+                {"id": t["id"], "name": t["name"], "count": len(t["openids"])}
+                for t in self.state.tags.values()
+            ]
+        return self._send({"tags": tags})
+
+    def tags_batch(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        openids = body.get("openid_list") or []
+        tag = self.state.tags.get(int(body.get("tagid", -1)))
+        if tag is None or len(openids) > 50:
+            return self._send(_err(47003))
+        with self.state.lock:
+            if self.path.split("?")[0].endswith("batchtagging"):
+                tag["openids"].update(openids)
+            else:
+                tag["openids"].difference_update(openids)
+        return self._send({"errcode": 0, "errmsg": "ok"})
+
+    # -- delivery reports -----------------------------------------------------------
+
+    def _report_delivery(self, openid: str, msgid: int) -> None:
+        url = self.state.callback_url
+        if not url:
+            return
+        threading.Thread(
+            target=report_template_delivery, args=(url, self.state, openid, msgid), daemon=True
+        ).start()
+
+
+def report_template_delivery(callback_url: str, state: SandboxState, openid: str, msgid: int) -> None:
+    """POST a signed plaintext TEMPLATESENDJOBFINISH to our callback, as WeChat does."""
+    time.sleep(0.2)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    signature = hashlib.sha1("".join(sorted([state.callback_token, timestamp, nonce])).encode()).hexdigest()
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>{msgid}</MsgID>"
+        f"<Status><![CDATA[success]]></Status></xml>"
+    )
+    query = f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}"
+    request = urllib.request.Request(f"{callback_url}?{query}", data=xml.encode(), method="POST")
+    try:
+        urllib.request.urlopen(request, timeout=5).read()
+    except OSError as error:  # delivery reports are best effort, as in WeChat
+        logging.getLogger("sandbox").info("delivery report not delivered: %s", error)
+
+
+class Sandbox:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app_id: str,
+        app_secret: str,
+        callback_token: str,
+        callback_url: str | None = None,
+    ):
+        self.state = SandboxState(app_id, app_secret, callback_token, callback_url)
+        handler = type("BoundSandboxHandler", (SandboxHandler,), {"state": self.state})
+        self.server = ThreadingHTTPServer((host, port), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="wechat-sandbox", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Sandbox:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,246 @@
+"""Shared fixtures: an embedded AWS (moto server) per test process, the WeChat sandbox,
+a Chalice test client, a settable clock, and the whole local stack for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+
+# Settings are read at import by the storage models: fix them before anything imports them.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "RESOURCE_PREFIX": "wx-test",
+        "SESSION_SECRET": "test-session-secret",
+        "QUIET_HOURS": "off",
+    }
+)
+for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "WECHAT_API_BASE", "AWS_ENDPOINT_URL"):
+    os.environ.pop(_key, None)
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reset_cached_clients() -> None:
+    from functions.core.aws import reset_clients
+    from functions.core.config import reset_settings
+    from functions.core.queues import reset_queue_urls
+
+    reset_settings()
+    reset_clients()
+    reset_queue_urls()
+
+
+@pytest.fixture(scope="session")
+def aws() -> Iterator[str]:
+    """A moto server with every table and queue of infra/data.yaml; yields its endpoint."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    from infra.local.provision import provision
+    from infra.local.stack import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    _reset_cached_clients()
+    provision(endpoint, os.environ["RESOURCE_PREFIX"])
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server(aws: str) -> Iterator[Any]:
+    from functions.core.config import load_settings
+    from infra.local.sandbox import Sandbox
+
+    settings = load_settings()
+    sandbox = Sandbox(
+        "127.0.0.1", 0, settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_token
+    ).start()
+    os.environ["WECHAT_API_BASE"] = sandbox.url
+    _reset_cached_clients()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: Any) -> Iterator[Any]:
+    """The WeChat API sandbox, emptied of messages, calls and faults for this test."""
+    state = _sandbox_server.state
+    with state.lock:
+        state.messages.clear()
+        state.calls.clear()
+        state.faults.clear()
+        state.unfollowed.clear()
+    yield _sandbox_server
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    yield
+    from functions.core import clock
+
+    clock.set_now(None)
+
+
+@pytest.fixture
+def client(aws: str, _sandbox_server: Any) -> Iterator[Any]:
+    """chalice.test.Client over the real app, against moto and the sandbox."""
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
+
+
+def customer_headers(openid: str) -> dict[str, str]:
+    from functions.core.session import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(openid)}", "Content-Type": "application/json"}
+
+
+def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
+    """Run a queue's consumer from the real app until the queue is empty; returns records handled."""
+    import boto3
+
+    from app import app
+    from functions.core.config import resource_name
+    from infra.local.runtime import EventRuntime
+
+    runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+    consumer = runtime.consumers[handler_name]
+    assert consumer.queue == queue
+    total = 0
+    for _ in range(max_batches):
+        handled = runtime.poll_once(consumer, wait_s=0)
+        if not handled:
+            break
+        total += handled
+    return total
+
+
+# -- the whole local stack, as `make run` starts it -------------------------------------
+
+
+@dataclass
+class RunningStack:
+    url: str
+    sandbox_url: str
+    moto_url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+    output: list[str]
+
+    def invoke(self, function: str, event_file: str | None = None, timeout: float = 120) -> str:
+        args = ["make", "-s", "invoke", f"FN={function}"] + ([f"EVENT={event_file}"] if event_file else [])
+        done = subprocess.run(args, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done.stderr + done.stdout
+        return done.stdout
+
+    def sandbox_messages(self, touser: str | None = None) -> list[dict[str, Any]]:
+        params = {"touser": touser} if touser else {}
+        return requests.get(f"{self.sandbox_url}/sandbox/messages", params=params, timeout=5).json()[
+            "messages"
+        ]
+
+
+def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 240) -> RunningStack:
+    from infra.local.stack import free_port
+
+    port, moto_port, sandbox_port = free_port(), free_port(), free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "PYTEST", "WECHAT_API_BASE", "RESOURCE_PREFIX", "SESSION_SECRET"))
+    }
+    env.update(
+        PORT=str(port),
+        MOTO_PORT=str(moto_port),
+        SANDBOX_PORT=str(sandbox_port),
+        LOCAL_RUN_DIR=tempfile.mkdtemp(prefix="stack-"),
+        LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        **(extra_env or {}),
+    )
+    process = subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    output: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if line.startswith("ready http://127.0.0.1:"):
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while not ready.wait(0.2):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_stack(process)
+            raise RuntimeError("make run did not become ready:\n" + "".join(output[-50:]))
+    return RunningStack(
+        url=f"http://127.0.0.1:{port}",
+        sandbox_url=f"http://127.0.0.1:{sandbox_port}",
+        moto_url=f"http://127.0.0.1:{moto_port}",
+        env=env,
+        process=process,
+        output=output,
+    )
+
+
+def stop_stack(process: subprocess.Popen, sig: int | None = None) -> None:
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, sig or signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[RunningStack]:
+    """One `make run` per test process, shared by the end-to-end tests."""
+    running = start_stack()
+    yield running
+    stop_stack(running.process)
+
+
+def python() -> str:
+    return sys.executable

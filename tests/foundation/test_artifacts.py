@@ -1,0 +1,78 @@
+"""The deployment artifacts import on their own: no Lambda dies at import in production.
+
+Chalice silently leaves a top-level `functions/` package out of the zip unless vendor/
+brings it in, so this builds the artifacts as infra/ does for AWS, unzips them into an
+empty folder and imports `app` and every handler with only that folder on sys.path.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IMPORT_EVERY_HANDLER = r"""
+import importlib, json, sys
+sys.path[:] = [p for p in sys.path if 'site-packages' not in p and p != ''] + [sys.argv[1]]
+import app
+handlers = set()
+for source in app.app.event_sources:
+    handlers.add(source.handler_string)
+for name, fn in app.app.handler_map.items():
+    handlers.add(getattr(fn, '__module__', 'app') + '.' + getattr(fn, '__name__', name))
+imported = []
+for handler in sorted(handlers):
+    module, _, attr = handler.rpartition('.')
+    getattr(importlib.import_module(module), attr)
+    imported.append(handler)
+import chalice, pynamodb, wechatpy, cryptography
+# Modules loaded lazily by handlers must be in the artifacts too.
+import functions
+import pkgutil
+for info in pkgutil.walk_packages(functions.__path__, 'functions.'):
+    importlib.import_module(info.name)
+print(json.dumps({"handlers": imported, "paths": [m.__file__ for m in (chalice, pynamodb)]}))
+"""
+
+
+@pytest.mark.slow
+def test_built_artifacts_import_every_handler_alone(tmp_path):
+    out = tmp_path / "artifacts"
+    subprocess.run(
+        [str(ROOT / "infra" / "package"), "dev", str(out)], cwd=ROOT, check=True, capture_output=True
+    )
+    target = tmp_path / "lambda"
+    target.mkdir()
+    with zipfile.ZipFile(out / "deployment.zip") as code:
+        code.extractall(target)
+    layer = out / "layer-deployment.zip"
+    if layer.exists():  # the layer lands in /opt/python in Lambda; one folder here
+        with zipfile.ZipFile(layer) as deps:
+            deps.extractall(tmp_path / "layer")
+        site = (
+            tmp_path
+            / "layer"
+            / "python"
+            / "lib"
+            / f"python{sys.version_info.major}.{sys.version_info.minor}"
+            / "site-packages"
+        )
+        for item in site.iterdir():
+            item.rename(target / item.name)
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", IMPORT_EVERY_HANDLER, str(target)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert all(str(target) in path for path in report["paths"])
+    assert report["handlers"], "no handlers found"
