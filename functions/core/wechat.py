@@ -69,7 +69,12 @@ def oauth_openid(code: str) -> str:
     data = _request(
         "GET",
         "sns/oauth2/access_token",
-        {"appid": s.wechat_app_id, "secret": s.wechat_app_secret, "code": code, "grant_type": "authorization_code"},
+        {
+            "appid": s.wechat_app_id,
+            "secret": s.wechat_app_secret,
+            "code": code,
+            "grant_type": "authorization_code",
+        },
         None,
     )
     return str(data["openid"])

@@ -21,3 +21,19 @@ class StoreStatsRow(Model):
     unsubscribes = NumberAttribute(null=True)
     bookings = NumberAttribute(null=True)
     redemptions = NumberAttribute(null=True)
+
+
+class StoreRow(Model):
+    """pk = "STORE#<store_id>", sk = "STORE"."""
+
+    class Meta(TableMeta):
+        table_name = table_name("stores")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="STORE")
+    store_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    welcome = UnicodeAttribute()
+    pos_secret = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()

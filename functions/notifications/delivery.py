@@ -1,0 +1,23 @@
+"""Delivery reports (TEMPLATESENDJOBFINISH): found by msgid through gsi1, never a scan."""
+
+from __future__ import annotations
+
+from functions.core import clock
+from functions.notifications.models import HistoryEntry, NotificationRow
+
+
+def mark_delivery(msgid: str, status: str) -> bool:
+    """`status` is WeChat's: "success" -> delivered, else failed:<status>. Returns False if unknown."""
+    outcome = "delivered" if status.strip() == "success" else f"failed:{status.strip()}"
+    at = clock.iso(clock.now())
+    found = False
+    for row in NotificationRow.by_msgid.query(f"MSGID#{msgid}"):
+        found = True
+        row.update(
+            actions=[
+                NotificationRow.status.set(outcome),
+                NotificationRow.updated_at.set(at),
+                NotificationRow.history.append([HistoryEntry(at=at, status=outcome)]),
+            ]
+        )
+    return found

@@ -1,0 +1,58 @@
+"""Storage rows of the orders table.
+
+- OrderRow: pk "ORDER#<order_id>", sk "ORDER"; gsi1 ("CUSTOMER#<openid>", purchased_at).
+- PurchaseLineRow: pk "ORDER#<order_id>", sk "LINE#<sku>"; gsi1 ("BOUGHT#<openid>#<sku>",
+  "<purchased_at>#<order_id>") answers "has this customer bought this SKU since ...".
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from functions.core.models import TableMeta, table_name
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class OrderRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("orders")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ORDER")
+    order_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    items = JSONAttribute()  # [{"sku", "qty", "price_cents"}]
+    total_cents = NumberAttribute()
+    purchased_at = UnicodeAttribute()  # ISO-8601 UTC
+    reminder_consent = BooleanAttribute(null=True)
+    shipment = JSONAttribute(null=True)  # {"carrier", "tracking_no"}
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_customer = Gsi1()
+
+
+class PurchaseLineRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("orders")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    order_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    qty = NumberAttribute()
+    purchased_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_customer_sku = Gsi1()
