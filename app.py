@@ -3,11 +3,29 @@ functions/<capability>/handlers.py as a Blueprint."""
 
 from chalice import Chalice
 
+from functions.auth.handlers import blueprint as auth
+from functions.bookings.handlers import blueprint as bookings
+from functions.callback.handlers import blueprint as callback
 from functions.core.http import error_middleware
+from functions.coupons.handlers import blueprint as coupons
 from functions.health.handlers import blueprint as health
+from functions.logistics.handlers import blueprint as logistics
+from functions.notifications.handlers import blueprint as notifications
+from functions.orders.handlers import blueprint as orders
+from functions.reminders.handlers import blueprint as reminders
+from functions.stores.handlers import blueprint as stores
 
 app = Chalice(app_name="wechat-retail")
 app.register_middleware(error_middleware, "http")
 
 # One line per capability.
 app.register_blueprint(health)
+app.register_blueprint(bookings)
+app.register_blueprint(coupons)
+app.register_blueprint(callback)
+app.register_blueprint(stores)
+app.register_blueprint(notifications)
+app.register_blueprint(auth)
+app.register_blueprint(orders)
+app.register_blueprint(logistics)
+app.register_blueprint(reminders)

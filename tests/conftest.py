@@ -57,6 +57,9 @@ def aws() -> Iterator[str]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     port = free_port()
+    from infra.local import moto_patches
+
+    moto_patches.apply()  # DynamoDB must stay linearizable under concurrent requests
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"

@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
+from functions.core.secrets import load_into_environ
+
 # The local WeChat sandbox's account. Real values come from the environment / SSM.
 SANDBOX_APP_ID = "wx00sandbox0000001"
 SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105 - local sandbox only
@@ -58,6 +60,7 @@ def _env(name: str, default: str) -> str:
 
 
 def load_settings() -> Settings:
+    load_into_environ()  # AWS: secrets from SSM once per container; locally a no-op
     return Settings(
         wechat_app_id=_env("WECHAT_APP_ID", SANDBOX_APP_ID),
         wechat_app_secret=_env("WECHAT_APP_SECRET", SANDBOX_APP_SECRET),

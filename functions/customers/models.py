@@ -26,3 +26,19 @@ class CustomerRow(Model):
     first_scene = UnicodeAttribute(null=True)
     first_touch_at = UnicodeAttribute(null=True)
     touches = NumberAttribute(default=0)
+
+
+class TouchRow(Model):
+    """One QR touch after (or including) the first: pk = openid, sk = "TOUCH#<time>#<dedupe>"."""
+
+    class Meta(TableMeta):
+        table_name = table_name("customers")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()  # subscribe | scan
+    scene = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    staff_id = UnicodeAttribute(null=True)
+    campaign = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()

@@ -17,7 +17,9 @@ def mark_delivery(msgid: str, status: str) -> bool:
             actions=[
                 NotificationRow.status.set(outcome),
                 NotificationRow.updated_at.set(at),
-                NotificationRow.history.append([HistoryEntry(at=at, status=outcome)]),
+                NotificationRow.history.set(
+                    NotificationRow.history.append([HistoryEntry(at=at, status=outcome)])
+                ),
             ]
         )
     return found

@@ -57,7 +57,8 @@ def notify(
             return notification_id  # already handled: never send twice
     # Enqueue after the record exists; a crash before this line is healed by a repeated
     # call (same id), and the worker ignores ids that are no longer queued.
-    queues.send(QUEUE, {"notification_id": notification_id}, delay_s=delay_s)
+    # openid and kind let the worker decide a transactional message without reading the record first.
+    queues.send(QUEUE, {"notification_id": notification_id, "openid": openid, "kind": kind}, delay_s=delay_s)
     return notification_id
 
 
@@ -74,6 +75,12 @@ def get_notification(notification_id: str) -> dict[str, Any] | None:
     return to_view(row)
 
 
+def customer_notifications(openid: str, limit: int = 50) -> list[dict[str, Any]]:
+    """A customer's notifications, newest first (gsi2: openid, created_at#id)."""
+    rows = NotificationRow.by_openid.query(openid, scan_index_forward=False, limit=limit)
+    return [to_view(row) for row in rows]
+
+
 def to_view(row: NotificationRow) -> dict[str, Any]:
     return {
         "notification_id": row.pk,
@@ -85,5 +92,8 @@ def to_view(row: NotificationRow) -> dict[str, Any]:
         "msgid": row.msgid,
         "attempts": row.attempts,
         "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "not_before": row.not_before,
+        "last_error": row.last_error,
         "history": [{"at": h.at, "status": h.status, "detail": h.detail} for h in row.history or []],
     }

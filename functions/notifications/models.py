@@ -2,11 +2,23 @@
 
 - NotificationRow: pk = notification id, sk = "N"; gsi1 = ("MSGID#<msgid>", "N") for delivery
   reports; gsi2 = (openid, created_at) for a customer's history.
+- CapRow: pk = "CAP#<openid>", sk = "CAPS": the last reminder's time and this business
+  month's count and ids, taken with one conditional update (functions/notifications/caps.py).
+- The shared WeChat access_token lives in this table too (pk "TOKEN#<appid>", see
+  functions/core/wechat.py).
 """
 
 from __future__ import annotations
 
-from pynamodb.attributes import JSONAttribute, ListAttribute, MapAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -49,11 +61,14 @@ class NotificationRow(Model):
     kind = UnicodeAttribute()
     fields = JSONAttribute()  # template field name -> value
     url = UnicodeAttribute(null=True)
-    status = (
-        UnicodeAttribute()
-    )  # queued | sent | delivered | failed:<reason> | skipped:<reason> | deferred:<reason>
+    # queued | sending | retrying | deferred:<reason> | sent | delivered | failed:<reason> | skipped:<reason>
+    status = UnicodeAttribute()
     msgid = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
+    sending_until = NumberAttribute(null=True)  # epoch s: a worker's claim on the send
+    cap_taken = BooleanAttribute(null=True)  # reminder kinds: the frequency-cap slot is taken
+    not_before = UnicodeAttribute(null=True)  # deferred until (ISO)
+    last_error = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     history = ListAttribute(of=HistoryEntry, default=list)
@@ -63,3 +78,20 @@ class NotificationRow(Model):
     gsi2sk = UnicodeAttribute(null=True)
     by_msgid = ByMsgId()
     by_openid = ByOpenId()
+
+
+CAPS = "CAPS"
+
+
+class CapRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("notifications")
+
+    pk = UnicodeAttribute(hash_key=True)  # CAP#<openid>
+    sk = UnicodeAttribute(range_key=True)  # CAPS
+    last_ts = NumberAttribute(null=True)  # when the last reminder took its slot
+    last_id = UnicodeAttribute(null=True)
+    month = UnicodeAttribute(null=True)  # YYYY-MM, business time
+    month_count = NumberAttribute(null=True)
+    month_ids = UnicodeSetAttribute(null=True)
+    expires_at = NumberAttribute(null=True)

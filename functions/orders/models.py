@@ -1,7 +1,7 @@
 """Storage rows of the orders table.
 
 - OrderRow: pk "ORDER#<order_id>", sk "ORDER"; gsi1 ("CUSTOMER#<openid>", purchased_at).
-- PurchaseLineRow: pk "ORDER#<order_id>", sk "LINE#<sku>"; gsi1 ("BOUGHT#<openid>#<sku>",
+- PurchaseLineRow (one per distinct SKU): pk "ORDER#<order_id>", sk "LINE#<sku>"; gsi1 ("BOUGHT#<openid>#<sku>",
   "<purchased_at>#<order_id>") answers "has this customer bought this SKU since ...".
 """
 
@@ -37,6 +37,12 @@ class OrderRow(Model):
     purchased_at = UnicodeAttribute()  # ISO-8601 UTC
     reminder_consent = BooleanAttribute(null=True)
     shipment = JSONAttribute(null=True)  # {"carrier", "tracking_no"}
+    recorded_at = UnicodeAttribute(null=True)
+    # Identifies the request that wrote the order: a transaction retried by the SDK after a
+    # timeout (whose first attempt did commit) is recognised as our own write, not a duplicate.
+    request_id = UnicodeAttribute(null=True)
+    # Set once the order_recorded event is on the queue; a retried POST re-publishes until then.
+    event_published_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     by_customer = Gsi1()

@@ -4,4 +4,7 @@ Each entry is "module:function"; the function takes the event dict (Order.to_eve
 and must be idempotent: the event can be delivered more than once.
 """
 
-SUBSCRIBERS: list[str] = []
+SUBSCRIBERS: list[str] = [
+    "functions.reminders.due:on_order_recorded",
+    "functions.coupons.triggers:on_order_recorded",
+]

@@ -51,3 +51,12 @@ def daily_stats(store_id: str, start: date, end: date) -> list[dict[str, Any]]:
         )
         day = date.fromordinal(day.toordinal() + 1)
     return result
+
+
+def increments_in(
+    transaction: TransactWrite, store_id: str, counters: dict[str, int], day: date | None = None
+) -> None:
+    """Several counters of one store and day in one transaction item (a transaction may
+    touch an item only once, so `increment_in` twice on one row would be refused)."""
+    if counters:
+        transaction.update(_row(store_id, day), actions=[_action(c, n) for c, n in counters.items()])

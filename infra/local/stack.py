@@ -69,6 +69,9 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         env = local_environment(self.moto_port)
         os.environ.update(env)
+        from infra.local import moto_patches
+
+        moto_patches.apply()  # DynamoDB must stay linearizable under concurrent requests
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self.moto.start()
 
@@ -110,10 +113,11 @@ class LocalStack:
         import threading
 
         from chalice.cli.factory import CLIFactory
-        from chalice.local import LocalDevServer
+        from chalice.local import create_local_server
 
         config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
-        self.http = LocalDevServer(app, config, "127.0.0.1", self.port)
+        # create_local_server makes current_request thread-local, which concurrent requests need.
+        self.http = create_local_server(app, config, "127.0.0.1", self.port)
         threading.Thread(target=self.http.server.serve_forever, name="http", daemon=True).start()
 
     def stop(self) -> None:

@@ -25,6 +25,7 @@ handlers = set()
 for source in app.app.event_sources:
     handlers.add(source.handler_string)
 for name, fn in app.app.handler_map.items():
+    fn = getattr(fn, 'func', fn)  # consumers and schedules are wrapped by chalice
     handlers.add(getattr(fn, '__module__', 'app') + '.' + getattr(fn, '__name__', name))
 imported = []
 for handler in sorted(handlers):
@@ -51,7 +52,7 @@ def test_built_artifacts_import_every_handler_alone(tmp_path):
     target.mkdir()
     with zipfile.ZipFile(out / "deployment.zip") as code:
         code.extractall(target)
-    layer = out / "layer-deployment.zip"
+    layer = out / "layer.zip"  # infra/layer.py: the dependencies, built for Lambda
     if layer.exists():  # the layer lands in /opt/python in Lambda; one folder here
         with zipfile.ZipFile(layer) as deps:
             deps.extractall(tmp_path / "layer")

@@ -1,0 +1,43 @@
+"""Sign-in: WeChat's OAuth code is exchanged for the openid, which gets a signed session token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from functions.core import wechat
+from functions.core.errors import AppError, BadRequest, Unauthorized
+from functions.core.session import issue_token
+from functions.customers.domain import get_customer
+
+MAX_CODE_LENGTH = 512
+# WeChat's answers for a code that is wrong, used or expired (40029, 40163) or an OAuth
+# refusal; anything else is WeChat being unavailable.
+REFUSED_CODES = frozenset({40029, 40163, 41008})
+
+
+class WeChatUnavailable(AppError):
+    status, code = 503, "wechat_unavailable"
+
+
+def sign_in(code: str) -> dict[str, str]:
+    code = code.strip()
+    if not code:
+        raise BadRequest("query parameter `code` is required", code="missing_code")
+    if len(code) > MAX_CODE_LENGTH:
+        raise BadRequest("`code` is too long", code="invalid_code")
+    try:
+        openid = wechat.oauth_openid(code)
+    except wechat.WeChatError as error:
+        if error.errcode in REFUSED_CODES:
+            raise Unauthorized("WeChat refused the code", code="invalid_code") from None
+        raise WeChatUnavailable(f"WeChat sign-in failed: {error.errcode}") from None
+    return {"token": issue_token(openid), "openid": openid}
+
+
+def me(openid: str) -> dict[str, Any]:
+    customer = get_customer(openid)
+    return {
+        "openid": openid,
+        "subscribed": bool(customer and customer.subscribed),
+        "reminder_consent": bool(customer and customer.reminder_consent),
+    }

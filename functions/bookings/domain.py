@@ -1,0 +1,435 @@
+"""Bookings: take, move and release slot capacity without ever overbooking.
+
+Every change is ONE DynamoDB transaction whose conditions carry the invariants:
+- book:       slot `booked < capacity` (ADD booked 1) + booking put + order lock put
+              (`attribute_not_exists`: one active booking per order) [+ Idempotency-Key record]
+              [+ the store's `bookings` stat];
+- reschedule: new slot `booked < capacity` (+1) + old slot (-1) + booking update on
+              `status = confirmed AND version = <read>`: both slots move or neither does;
+- cancel:     booking update on `status = confirmed AND version = <read>` + old slot (-1) +
+              order lock delete: capacity is released exactly once however often it is sent.
+Nothing is read-then-written in Python: the reads only choose which transaction to attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from functions.bookings import txn
+from functions.bookings.models import IDEM_SK, BookingRow, IdempotencyRow, OrderLockRow, SlotRow
+from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
+from functions.core import clock
+from functions.core.config import get_settings
+from functions.core.errors import BadRequest, Conflict, NotFound, Unprocessable
+
+log = logging.getLogger(__name__)
+
+CONFIRMED, CANCELLED = "confirmed", "cancelled"
+IDEMPOTENCY_TTL_S = 24 * 3600
+MAX_VERSION_RETRIES = 3
+_PHONE = re.compile(r"^\+?\d[\d -]{5,19}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+
+
+@dataclass(frozen=True)
+class Booking:
+    booking_id: str
+    openid: str
+    order_id: str
+    store_id: str | None
+    slot_id: str
+    area: str
+    date: str
+    window: str
+    address: str
+    phone: str
+    status: str
+    version: int
+    created_at: str
+    updated_at: str
+
+    def to_view(self) -> dict[str, Any]:
+        return {
+            "booking_id": self.booking_id,
+            "order_id": self.order_id,
+            "slot_id": self.slot_id,
+            "area": self.area,
+            "date": self.date,
+            "window": self.window,
+            "address": self.address,
+            "phone": self.phone,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    slot_id: str
+    order_id: str
+    address: str
+    phone: str
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(self.__dict__, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_request(body: dict[str, Any]) -> BookingRequest:
+    def text(name: str, limit: int) -> str:
+        value = body.get(name)
+        if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+            raise BadRequest(f"{name} must be a string of 1-{limit} characters", code=f"invalid_{name}")
+        if any(ord(c) < 32 for c in value):
+            raise BadRequest(f"{name} must not contain control characters", code=f"invalid_{name}")
+        return value.strip()
+
+    request = BookingRequest(
+        slot_id=text("slot_id", 200),
+        order_id=text("order_id", 64),
+        address=text("address", 200),
+        phone=text("phone", 20),
+    )
+    if not _PHONE.match(request.phone):
+        raise BadRequest("phone must be digits, optionally with +, spaces or dashes", code="invalid_phone")
+    return request
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _KEY.match(value):
+        raise BadRequest(
+            "Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key"
+        )
+    return value
+
+
+# -- rows -----------------------------------------------------------------------------------
+
+
+def _to_domain(row: BookingRow) -> Booking:
+    return Booking(
+        booking_id=row.booking_id,
+        openid=row.openid,
+        order_id=row.order_id,
+        store_id=row.store_id,
+        slot_id=row.slot_id,
+        area=row.area,
+        date=row.date,
+        window=row.window,
+        address=row.address,
+        phone=row.phone,
+        status=row.status,
+        version=int(row.version),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _day_index(key: SlotKey, booking_id: str) -> tuple[str, str]:
+    return f"DAY#{key.date}", f"{key.slot_id}#{booking_id}"
+
+
+def _slot_take(label: str, key: SlotKey) -> txn.Op:
+    # attribute_exists tells "no such slot" from "full" (the old item comes back on failure).
+    return txn.update(
+        label,
+        key.row(),
+        actions=[SlotRow.booked.add(1)],
+        condition=SlotRow.pk.exists() & (SlotRow.booked < SlotRow.capacity),
+        old_on_fail=True,
+    )
+
+
+def _slot_release(label: str, key: SlotKey) -> txn.Op:
+    return txn.update(label, key.row(), actions=[SlotRow.booked.add(-1)], condition=SlotRow.booked > 0)
+
+
+def _raise_for_slot(cancelled: txn.Cancelled, label: str) -> None:
+    if cancelled.failed(label):
+        if not cancelled.items.get(label):
+            raise NotFound("no such slot", code="slot_not_found")
+        raise Conflict("this slot is full", code="slot_full")
+
+
+def _raise_busy(cancelled: txn.Cancelled) -> None:
+    if "TransactionConflict" in cancelled.reasons.values():
+        raise Conflict("too many requests for this slot at once, try again", code="busy")
+    raise cancelled
+
+
+# -- book -----------------------------------------------------------------------------------
+
+
+def book(
+    openid: str, request: BookingRequest, idempotency_key: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Take one place in the slot for the order. Returns (response, replayed): a retry with the
+    same Idempotency-Key returns the first response without booking again."""
+    idem_pk = f"IDEM#{openid}#{idempotency_key}" if idempotency_key else None
+    if idem_pk:
+        replay = _replay(idem_pk, request)
+        if replay is not None:
+            return replay, True
+    key = parse_slot_id(request.slot_id)
+    check_bookable(key)
+    store_id = _order_store(openid, request.order_id)
+
+    booking_id = uuid.uuid4().hex
+    at = clock.iso(clock.now())
+    response = {"booking_id": booking_id, "slot_id": key.slot_id, "status": CONFIRMED}
+    day_pk, day_sk = _day_index(key, booking_id)
+    booking = BookingRow(
+        f"BOOKING#{booking_id}",
+        booking_id=booking_id,
+        openid=openid,
+        order_id=request.order_id,
+        store_id=store_id,
+        slot_id=key.slot_id,
+        area=key.area,
+        date=key.date,
+        window=key.window,
+        address=request.address,
+        phone=request.phone,
+        status=CONFIRMED,
+        version=1,
+        created_at=at,
+        updated_at=at,
+        gsi1pk=f"CUSTOMER#{openid}",
+        gsi1sk=f"{at}#{booking_id}",
+        gsi2pk=day_pk,
+        gsi2sk=day_sk,
+    )
+    ops = [
+        _slot_take("slot", key),
+        txn.put("booking", booking, condition=BookingRow.pk.does_not_exist()),
+        txn.put(
+            "lock",
+            OrderLockRow(f"ORDERLOCK#{request.order_id}", booking_id=booking_id, openid=openid),
+            condition=OrderLockRow.pk.does_not_exist(),
+        ),
+    ]
+    if idem_pk:
+        now_ts = clock.now_ts()
+        record = IdempotencyRow(
+            idem_pk,
+            fingerprint=request.fingerprint(),
+            response=response,
+            expires_at=now_ts + IDEMPOTENCY_TTL_S,
+        )
+        ops.append(
+            txn.put(
+                "idempotency",
+                record,
+                condition=IdempotencyRow.pk.does_not_exist() | (IdempotencyRow.expires_at < now_ts),
+            )
+        )
+    if store_id:
+        from functions.stores import stats
+
+        ops.append(txn.Op("stats", "update", lambda t: stats.increment_in(t, store_id, "bookings")))
+    try:
+        txn.run(ops)
+    except txn.Cancelled as cancelled:
+        if idem_pk and cancelled.failed("idempotency"):
+            # A concurrent retry with the same key won: answer what it answered.
+            replay = _replay(idem_pk, request)
+            if replay is not None:
+                return replay, True
+        _raise_for_slot(cancelled, "slot")
+        if cancelled.failed("lock"):
+            raise Conflict("this order already has an active booking", code="already_booked") from None
+        _raise_busy(cancelled)
+    _notify(_to_domain(booking), "booking_confirmed", f"booking-{booking_id}-confirmed", "预约已确认")
+    return response, False
+
+
+def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
+    try:
+        record = IdempotencyRow.get(idem_pk, IDEM_SK, consistent_read=True)
+    except IdempotencyRow.DoesNotExist:
+        return None
+    if record.expires_at < clock.now_ts():
+        return None
+    if record.fingerprint != request.fingerprint():
+        raise Unprocessable(
+            "this Idempotency-Key was used with a different request", code="idempotency_key_reused"
+        )
+    return dict(record.response)
+
+
+def _order_store(openid: str, order_id: str) -> str | None:
+    """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
+    gets the booking counted. An order not recorded (yet) can still be booked."""
+    from functions.orders.domain import get_order
+
+    order = get_order(order_id)
+    if order is None:
+        return None
+    if order.openid != openid:
+        raise NotFound("no such order", code="order_not_found")
+    return order.store_id
+
+
+# -- read -----------------------------------------------------------------------------------
+
+
+def _load(openid: str, booking_id: str) -> Booking:
+    """The caller's booking, or 404 (also when it is someone else's)."""
+    try:
+        row = BookingRow.get(f"BOOKING#{booking_id}", "BOOKING", consistent_read=True)
+    except BookingRow.DoesNotExist:
+        row = None
+    if row is None or row.openid != openid:
+        raise NotFound("no such booking", code="booking_not_found")
+    return _to_domain(row)
+
+
+def get_booking(openid: str, booking_id: str) -> Booking:
+    return _load(openid, booking_id)
+
+
+def list_bookings(openid: str, limit: int = 50) -> list[Booking]:
+    """The customer's bookings, newest first (gsi1)."""
+    rows = BookingRow.by_customer.query(f"CUSTOMER#{openid}", scan_index_forward=False, limit=limit)
+    return [_to_domain(row) for row in rows]
+
+
+def active_bookings_in_slot(slot_id: str) -> list[Booking]:
+    """Confirmed bookings of one slot (gsi2 holds only confirmed ones), for checks and ops."""
+    key = parse_slot_id(slot_id)
+    rows = BookingRow.by_day.query(f"DAY#{key.date}", BookingRow.gsi2sk.startswith(f"{slot_id}#"))
+    return [_to_domain(row) for row in rows if row.status == CONFIRMED]
+
+
+# -- reschedule -----------------------------------------------------------------------------
+
+
+def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
+    """Take the new slot and release the old one in one transaction, or change nothing."""
+    new_key = parse_slot_id(slot_id)
+    for _ in range(MAX_VERSION_RETRIES):
+        current = _load(openid, booking_id)
+        if current.status != CONFIRMED:
+            raise Conflict("this booking is cancelled", code="booking_cancelled")
+        if current.slot_id == new_key.slot_id:
+            return current
+        check_bookable(new_key)
+        old_key = parse_slot_id(current.slot_id)
+        version = current.version + 1
+        at = clock.iso(clock.now())
+        day_pk, day_sk = _day_index(new_key, booking_id)
+        ops = [
+            _slot_take("new_slot", new_key),
+            _slot_release("old_slot", old_key),
+            txn.update(
+                "booking",
+                BookingRow(f"BOOKING#{booking_id}"),
+                actions=[
+                    BookingRow.slot_id.set(new_key.slot_id),
+                    BookingRow.area.set(new_key.area),
+                    BookingRow.date.set(new_key.date),
+                    BookingRow.window.set(new_key.window),
+                    BookingRow.version.set(version),
+                    BookingRow.updated_at.set(at),
+                    BookingRow.gsi2pk.set(day_pk),
+                    BookingRow.gsi2sk.set(day_sk),
+                ],
+                condition=(BookingRow.status == CONFIRMED) & (BookingRow.version == current.version),
+            ),
+        ]
+        try:
+            txn.run(ops)
+        except txn.Cancelled as cancelled:
+            _raise_for_slot(cancelled, "new_slot")
+            if cancelled.failed("booking"):
+                continue  # changed meanwhile (moved or cancelled): look again
+            _raise_busy(cancelled)
+        moved = _load(openid, booking_id)
+        _notify(moved, "booking_rescheduled", f"booking-{booking_id}-rescheduled-v{version}", "预约已改期")
+        return moved
+    raise Conflict("the booking is changing concurrently, try again", code="busy")
+
+
+# -- cancel ---------------------------------------------------------------------------------
+
+
+def cancel(openid: str, booking_id: str) -> Booking:
+    """Release the slot exactly once. Cancelling a cancelled booking is a no-op that answers
+    the same (200 cancelled): a retried or raced DELETE never releases twice."""
+    for _ in range(MAX_VERSION_RETRIES):
+        current = _load(openid, booking_id)
+        if current.status == CANCELLED:
+            return current
+        key = parse_slot_id(current.slot_id)
+        at = clock.iso(clock.now())
+        ops = [
+            txn.update(
+                "booking",
+                BookingRow(f"BOOKING#{booking_id}"),
+                actions=[
+                    BookingRow.status.set(CANCELLED),
+                    BookingRow.version.set(current.version + 1),
+                    BookingRow.updated_at.set(at),
+                    BookingRow.cancelled_at.set(at),
+                    BookingRow.gsi2pk.remove(),
+                    BookingRow.gsi2sk.remove(),
+                ],
+                condition=(BookingRow.status == CONFIRMED) & (BookingRow.version == current.version),
+            ),
+            _slot_release("slot", key),
+            # The order may be booked again; never delete a lock another booking holds.
+            txn.delete(
+                "lock",
+                OrderLockRow(f"ORDERLOCK#{current.order_id}"),
+                condition=OrderLockRow.pk.does_not_exist() | (OrderLockRow.booking_id == booking_id),
+            ),
+        ]
+        try:
+            txn.run(ops)
+        except txn.Cancelled as cancelled:
+            if cancelled.failed("booking"):
+                continue  # cancelled or moved meanwhile: look again
+            _raise_busy(cancelled)
+        cancelled_booking = _load(openid, booking_id)
+        _notify(cancelled_booking, "booking_cancelled", f"booking-{booking_id}-cancelled", "预约已取消")
+        return cancelled_booking
+    raise Conflict("the booking is changing concurrently, try again", code="busy")
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
+    """Template fields: each at most 20 characters, no line breaks (WeChat's rules)."""
+    return {
+        "thing1": status_text[:20],
+        "time2": f"{booking.date} {booking.window[:5]}",
+        "thing3": f"{booking.window} {booking.area}"[:20],
+        "character_string4": booking.order_id[:20],
+    }
+
+
+def _notify(booking: Booking, kind: str, notification_id: str, status_text: str) -> None:
+    """Queue the message after the change committed. A failure here must not undo or fail the
+    booking: it is logged (the deterministic id makes a later retry safe)."""
+    from functions.notifications.domain import notify
+
+    try:
+        notify(
+            booking.openid,
+            kind,
+            template_fields(booking, status_text),
+            url=f"{get_settings().h5_base_url}/bookings/{booking.booking_id}",
+            notification_id=notification_id,
+        )
+    except Exception:
+        log.exception("could not queue %s for booking %s", kind, booking.booking_id)

@@ -1,0 +1,109 @@
+"""Storage rows of the bookings table (generic keys pk/sk, gsi1, gsi2).
+
+- SlotRow:        pk "SLOTS#<area>", sk "<date>#<window>"; `capacity` and `booked` live on the
+                  same item, so "booked <= capacity" is one item's condition.
+- BookingRow:     pk "BOOKING#<booking_id>", sk "BOOKING";
+                  gsi1 ("CUSTOMER#<openid>", "<created_at>#<booking_id>") for "my bookings",
+                  gsi2 ("DAY#<date>", "<slot_id>#<booking_id>") only while confirmed: the
+                  day-before reminder and the per-slot count read it.
+- OrderLockRow:   pk "ORDERLOCK#<order_id>", sk "LOCK": exists while the order has an active
+                  booking (one active booking per order).
+- IdempotencyRow: pk "IDEM#<openid>#<key>", sk "IDEM": the first response to a POST /bookings
+                  with that Idempotency-Key, written in the booking's transaction.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from functions.core.models import TableMeta, table_name
+
+BOOKING_SK = "BOOKING"
+LOCK_SK = "LOCK"
+IDEM_SK = "IDEM"
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class SlotRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("bookings")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    slot_id = UnicodeAttribute()
+    area = UnicodeAttribute()
+    date = UnicodeAttribute()
+    window = UnicodeAttribute()
+    capacity = NumberAttribute()
+    booked = NumberAttribute(default=0)
+    updated_at = UnicodeAttribute(null=True)
+
+
+class BookingRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("bookings")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=BOOKING_SK)
+    booking_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    store_id = UnicodeAttribute(null=True)
+    slot_id = UnicodeAttribute()
+    area = UnicodeAttribute()
+    date = UnicodeAttribute()
+    window = UnicodeAttribute()
+    address = UnicodeAttribute()
+    phone = UnicodeAttribute()
+    status = UnicodeAttribute()  # confirmed | cancelled
+    version = NumberAttribute(default=1)  # +1 on every change; conditions compare it
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    cancelled_at = UnicodeAttribute(null=True)
+    reminded_for = UnicodeAttribute(null=True)  # the slot date a reminder was claimed for
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_customer = Gsi1()
+    by_day = Gsi2()
+
+
+class OrderLockRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("bookings")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=LOCK_SK)
+    booking_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+
+
+class IdempotencyRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("bookings")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=IDEM_SK)
+    fingerprint = UnicodeAttribute()
+    response = JSONAttribute()
+    expires_at = NumberAttribute()  # TTL (moto never expires: checked in code too)

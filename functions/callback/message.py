@@ -1,0 +1,64 @@
+"""An incoming WeChat message or event, as the dispatch table sees it."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class InvalidMessage(Exception):
+    """Well-formed XML that is not a WeChat message (required fields missing)."""
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class Message:
+    to_user: str  # our account's original id (gh_...)
+    from_user: str  # the customer's openid
+    create_time: int
+    msg_type: str  # lower case: text, event, image, ...
+    event: str = ""  # as sent: subscribe, SCAN, CLICK, TEMPLATESENDJOBFINISH, ...
+    event_key: str = ""
+    msg_id: str = ""
+    content: str = ""
+    status: str = ""  # TEMPLATESENDJOBFINISH's Status
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> Message:
+        from_user, msg_type = _text(fields.get("FromUserName")), _text(fields.get("MsgType")).lower()
+        create_time = _text(fields.get("CreateTime"))
+        if not from_user or not msg_type or not create_time.isdigit():
+            raise InvalidMessage("FromUserName, MsgType and a numeric CreateTime are required")
+        return cls(
+            to_user=_text(fields.get("ToUserName")),
+            from_user=from_user,
+            create_time=int(create_time),
+            msg_type=msg_type,
+            event=_text(fields.get("Event")),
+            event_key=_text(fields.get("EventKey")),
+            msg_id=_text(fields.get("MsgId") or fields.get("MsgID")),
+            # Content is the customer's text: keep inner spaces, trim the ends.
+            content=fields.get("Content").strip() if isinstance(fields.get("Content"), str) else "",
+            status=_text(fields.get("Status")),
+            fields=fields,
+        )
+
+    @property
+    def is_event(self) -> bool:
+        return self.msg_type == "event"
+
+    @property
+    def dedupe_key(self) -> str:
+        """FromUserName+CreateTime+MsgId for messages, FromUserName+CreateTime+Event+EventKey
+        for events (CONTRACT §2), hashed to a bounded key."""
+        if self.is_event:
+            parts = [self.from_user, str(self.create_time), self.event, self.event_key]
+        else:
+            parts = [self.from_user, str(self.create_time), self.msg_id]
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+        return f"wechat-callback#{digest}"

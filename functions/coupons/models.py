@@ -1,0 +1,197 @@
+"""Storage rows of the coupons table (generic keys pk, sk, gsi1, gsi2) and the transaction helper.
+
+| row | pk | sk | indexes |
+|---|---|---|---|
+| CampaignRow | CAMPAIGN#<id> | CAMPAIGN | |
+| ShardRow (slice of the total limit) | CAMPAIGN#<id>#SHARD#<k> | SHARD | |
+| HolderRow (per-customer count) | HOLDER#<campaign>#<openid> | HOLDER | |
+| CouponRow | COUPON#<code> | COUPON | gsi1 (OWNER#<openid>, issued_at#code); gsi2 (CAMPAIGN#<id>#S<k>, issued_at#code) |
+| IssueKeyRow (once per order / request) | ISSUEKEY#<campaign>#<key> | ISSUEKEY | |
+| TriggerRow (trigger index) | TRIGGER#SKU#<sku> / TRIGGER#STORE#<store> / TRIGGER#ANY | CAMPAIGN#<id> | |
+| RedemptionRow | REDEMPTION#<code>#<store>#<order> | REDEMPTION | gsi1 (STORE#<store>, redeemed_at#code) |
+
+Every hot counter and every coupon has its own partition key; nothing is ever scanned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    NumberAttribute,
+    NumberSetAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from functions.core.models import TableMeta, table_name
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class CampaignRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="CAMPAIGN")
+    campaign_id = UnicodeAttribute()
+    title = UnicodeAttribute()
+    discount_cents = NumberAttribute(null=True)
+    percent_off = NumberAttribute(null=True)
+    min_spend_cents = NumberAttribute()
+    valid_from_ts = NumberAttribute()
+    valid_to_ts = NumberAttribute()
+    total_limit = NumberAttribute()
+    per_customer_limit = NumberAttribute()
+    trigger = JSONAttribute(null=True)
+    claimable = BooleanAttribute()
+    shards = NumberAttribute()
+    # Bumped by every admin save; `full_shards` is a hint valid only for this version.
+    version = NumberAttribute()
+    full_shards = NumberSetAttribute(null=True)
+    full_version = NumberAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class ShardRow(Model):
+    """One slice of the campaign's total limit: sum(slice_limit) == total_limit."""
+
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="SHARD")
+    issued = NumberAttribute(default=0)
+    slice_limit = NumberAttribute()
+
+
+class HolderRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="HOLDER")
+    count = NumberAttribute(null=True)
+
+
+class CouponRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="COUPON")
+    code = UnicodeAttribute()  # canonical, no dashes
+    campaign_id = UnicodeAttribute()
+    openid = UnicodeAttribute()
+    title = UnicodeAttribute()
+    status = UnicodeAttribute()  # issued | redeemed
+    # A snapshot of the campaign's terms: the redemption condition reads them from this item.
+    discount_cents = NumberAttribute(null=True)
+    percent_off = NumberAttribute(null=True)
+    min_spend_cents = NumberAttribute()
+    valid_from_ts = NumberAttribute()
+    valid_to_ts = NumberAttribute()
+    source = UnicodeAttribute()  # claim | issue | order:<order_id>
+    issued_at = UnicodeAttribute()
+    redeemed_at = UnicodeAttribute(null=True)
+    redeemed_store = UnicodeAttribute(null=True)
+    redeemed_order = UnicodeAttribute(null=True)
+    redeemed_discount_cents = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    by_owner = Gsi1()
+    by_campaign = Gsi2()
+
+
+class IssueKeyRow(Model):
+    """Makes an issue idempotent: written in the same transaction as the coupon it issued."""
+
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="ISSUEKEY")
+    code = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class TriggerRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    campaign_id = UnicodeAttribute()
+
+
+class RedemptionRow(Model):
+    class Meta(TableMeta):
+        table_name = table_name("coupons")
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="REDEMPTION")
+    code = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    store_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    amount_cents = NumberAttribute()
+    discount_cents = NumberAttribute()
+    redeemed_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    by_store = Gsi1()
+
+
+def transaction() -> TransactWrite:
+    # The rows share one table and one connection (with TableMeta's short timeouts).
+    return TransactWrite(connection=CouponRow._get_connection().connection)
+
+
+def is_cancellation(error: TransactWriteError) -> bool:
+    return getattr(error, "cause_response_code", None) == "TransactionCanceledException"
+
+
+def cancellation_codes(error: TransactWriteError, labels: Sequence[str]) -> dict[str, str]:
+    """{label: reason code} for the items that cancelled the transaction.
+
+    PynamoDB sends condition checks, deletes, puts, then updates: `labels` names the items
+    in that order. Raises the error again if it is not a cancellation.
+    """
+    if not is_cancellation(error):
+        raise error
+    reasons: list[Any] = list(error.cancellation_reasons or [])
+    found = {
+        label: reason.code
+        for label, reason in zip(labels, reasons, strict=False)
+        if reason is not None and reason.code not in (None, "None")
+    }
+    if not found:
+        raise error
+    return found

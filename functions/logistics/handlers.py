@@ -1,0 +1,79 @@
+"""Logistics routes and the shipment-updates consumer: thin, they parse and call one function."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from functions.core.errors import AppError
+from functions.core.http import customer_openid, header, raw_body
+from functions.logistics import pushes, shipments
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint(__name__)
+
+# Kuaidi100 pushes the whole history every time: allow more than the default JSON limit.
+MAX_PUSH_BYTES = 512 * 1024
+KUAIDI100_OK = {"result": True, "returnCode": "200", "message": "成功"}
+
+
+@blueprint.route(
+    "/logistics/kuaidi100",
+    methods=["POST"],
+    content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"],
+)
+def kuaidi100_push() -> Response:
+    """Kuaidi100's subscription push. Answers in Kuaidi100's shape, success only once stored."""
+    request = blueprint.current_request
+    try:
+        param, sign = pushes.kuaidi100_form(raw_body(request, MAX_PUSH_BYTES))
+        pushes.verify_kuaidi100(param, sign)
+        shipments.ingest(pushes.parse_kuaidi100(param))
+    except AppError as error:
+        # returnCode 500 tells Kuaidi100 the push was not taken.
+        body = {"result": False, "returnCode": "500", "message": error.message, "error": error.code}
+        return _kuaidi100_answer(body, error.status)
+    return _kuaidi100_answer(KUAIDI100_OK, 200)
+
+
+def _kuaidi100_answer(body: dict[str, Any], status: int) -> Response:
+    # Serialised here so the Chinese text goes out as UTF-8, byte for byte as Kuaidi100 documents it.
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(
+        body=text, status_code=status, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+
+
+@blueprint.route("/logistics/events", methods=["POST"])
+def native_push() -> Response:
+    request = blueprint.current_request
+    raw = raw_body(request, MAX_PUSH_BYTES)
+    pushes.verify_native(raw, header(request, "X-Signature"))
+    result = shipments.ingest(pushes.parse_native(raw))
+    return Response(
+        body={"status": "accepted", "new_events": result.new_events, "changed_to": result.changed_to},
+        status_code=202,
+    )
+
+
+@blueprint.route("/shipments", methods=["GET"])
+def my_shipments() -> list[dict[str, Any]]:
+    openid = customer_openid(blueprint.current_request)
+    return [s.to_view() for s in shipments.for_customer(openid)]
+
+
+@blueprint.on_sqs_message(queue="shipment-updates", batch_size=10, name="shipment_updates")
+def shipment_updates(event: Any) -> dict[str, Any]:
+    """Fan a status change out to the customer; idempotent (deterministic notification id)."""
+    failures = []
+    for record in event:
+        try:
+            shipments.fan_out(json.loads(record.body))
+        except Exception:
+            log.exception("shipment update %s failed", record.to_dict().get("messageId"))
+            failures.append({"itemIdentifier": record.to_dict()["messageId"]})
+    return {"batchItemFailures": failures}

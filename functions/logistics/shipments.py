@@ -1,0 +1,417 @@
+"""Shipments: ingesting pushes, linking orders, announcing status changes, reading them back.
+
+Write path of a push (`ingest`):
+1. One consistent Query of the shipment's partition returns the shipment row and every stored
+   history key. A push with nothing new stops here: reads only.
+2. Each new history event is put once, with attribute_not_exists (racing pushes cannot duplicate).
+3. The status machine (functions.logistics.status) computes the new status; it is written with a
+   condition on the row's `version`, so of two racing pushes exactly one moves the status and the
+   other re-reads and finds nothing left to do.
+4. The winner announces: one `shipment-updates` message per change, then `announced_position`
+   records it. A crash between 3 and 4 is healed by the carrier's retry (a push that finds the
+   status unannounced for longer than ANNOUNCE_GRACE_S announces it), and by the customer's order
+   arriving (linking announces the current status once).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from functions.core import clock, queues
+from functions.core.config import get_settings
+from functions.logistics import status as machine
+from functions.logistics.models import EVENT_PREFIX, SHIPMENT, ShipmentEventRow, ShipmentRow
+
+log = logging.getLogger(__name__)
+
+QUEUE = "shipment-updates"
+MAX_STATUS_ATTEMPTS = 50  # each lost race means another writer moved on; positions are finite
+ANNOUNCE_GRACE_S = 30
+CUSTOMER_PREFIX = "SHIPMENTS#"
+
+
+def shipment_pk(carrier: str, tracking_no: str) -> str:
+    return f"SHIP#{carrier}#{tracking_no}"
+
+
+def normalize_carrier(carrier: str) -> str:
+    return carrier.strip().lower()
+
+
+@dataclass(frozen=True)
+class TrackingEvent:
+    occurred_at: str  # UTC ISO
+    context: str | None
+    status: str | None
+    raw_status: str | None
+    location: str | None
+    source: str
+    digest: str  # identity of the event: time + context + status, or the native event_id
+
+    @property
+    def sk(self) -> str:
+        return f"{EVENT_PREFIX}{self.occurred_at}#{self.digest}"
+
+
+def digest_of(*parts: object) -> str:
+    text = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Push:
+    carrier: str
+    tracking_no: str
+    events: list[TrackingEvent]
+    status: str | None = None  # the status this push reports, with the time it took effect
+    status_at: str | None = None
+    status_context: str | None = None
+    moves_status: bool = True  # False for Kuaidi100 `abort`: recorded, never messaged
+    monitor_status: str | None = None
+    monitor_message: str | None = None
+
+
+@dataclass
+class IngestResult:
+    new_events: int = 0
+    changed_to: str | None = None
+    announced: bool = False
+    writes: list[str] = field(default_factory=list)
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _state(row: ShipmentRow | None) -> machine.State:
+    if row is None or row.status is None:
+        return machine.State()
+    return machine.State(row.status, int(row.position or 0), row.status_at)
+
+
+def ingest(push: Push) -> IngestResult:
+    """Store a push (history first, then status) and announce a status change once."""
+    result = IngestResult()
+    pk = shipment_pk(push.carrier, push.tracking_no)
+    row: ShipmentRow | None = None
+    stored: set[str] = set()
+    for item in ShipmentRow.query(pk, consistent_read=True):
+        if item.sk == SHIPMENT:
+            row = item
+        elif item.sk.startswith(EVENT_PREFIX):
+            stored.add(item.sk)
+
+    now = clock.iso(clock.now())
+    for event in {e.sk: e for e in push.events if e.sk not in stored}.values():
+        if _put_event(pk, event, now):
+            result.new_events += 1
+
+    for _ in range(MAX_STATUS_ATTEMPTS):
+        target = None
+        if push.moves_status and push.status and push.status_at:
+            target = machine.advance(_state(row), push.status, push.status_at)
+        monitor_changed = push.monitor_status is not None and (
+            row is None
+            or row.monitor_status != push.monitor_status
+            or (push.monitor_message or None) != (row.monitor_message or None)
+        )
+        if row is not None and target is None and not monitor_changed:
+            break
+        row, won = _write_status(pk, push, row, target, now)
+        if won:
+            if target is not None:
+                result.changed_to = target.status
+            break
+        # lost a race: decide again on the row as it is now
+    else:
+        raise RuntimeError(f"shipment {pk} kept changing under {MAX_STATUS_ATTEMPTS} attempts")
+
+    if row is not None:
+        grace = None if result.changed_to else timedelta(seconds=ANNOUNCE_GRACE_S)
+        result.announced = announce(row, grace=grace)
+    return result
+
+
+def _put_event(pk: str, event: TrackingEvent, now: str) -> bool:
+    entry = ShipmentEventRow(
+        pk,
+        event.sk,
+        occurred_at=event.occurred_at,
+        context=event.context,
+        status=event.status,
+        raw_status=event.raw_status,
+        location=event.location,
+        source=event.source,
+        recorded_at=now,
+    )
+    try:
+        entry.save(condition=ShipmentEventRow.pk.does_not_exist())
+        return True
+    except PutError as error:
+        if _is_condition_failure(error):
+            return False  # a racing push stored it first
+        raise
+
+
+def _write_status(
+    pk: str, push: Push, row: ShipmentRow | None, target: machine.State | None, now: str
+) -> tuple[ShipmentRow | None, bool]:
+    """One conditional update on the row's version: (the updated row, True), or (the row as
+    another writer left it, False)."""
+    token = uuid.uuid4().hex
+    actions: list[Any] = [
+        ShipmentRow.writer.set(token),
+        ShipmentRow.carrier.set(push.carrier),
+        ShipmentRow.tracking_no.set(push.tracking_no),
+        ShipmentRow.created_at.set(ShipmentRow.created_at | now),
+        ShipmentRow.updated_at.set(now),
+        ShipmentRow.version.add(1),
+    ]
+    if target is not None:
+        actions += [
+            ShipmentRow.status.set(target.status),
+            ShipmentRow.position.set(target.position),
+            ShipmentRow.status_at.set(target.at),
+            ShipmentRow.status_changed_at.set(now),
+        ]
+        if push.status_context:
+            actions.append(ShipmentRow.status_context.set(push.status_context[:200]))
+        else:
+            actions.append(ShipmentRow.status_context.remove())  # never the previous status's text
+    if push.monitor_status is not None:
+        actions.append(ShipmentRow.monitor_status.set(push.monitor_status))
+        if push.monitor_message:
+            actions.append(ShipmentRow.monitor_message.set(push.monitor_message[:200]))
+        else:
+            actions.append(ShipmentRow.monitor_message.remove())
+    if row is None or row.version is None:
+        condition = ShipmentRow.version.does_not_exist()
+    else:
+        condition = ShipmentRow.version == int(row.version)
+    updated = ShipmentRow(pk, SHIPMENT)
+    try:
+        updated.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+        # The SDK retries a timed-out call; if the first attempt committed, the retry fails
+        # its condition although the write is ours.
+        current = _get(pk)
+        return current, current is not None and current.writer == token
+    return updated, True
+
+
+def _get(pk: str) -> ShipmentRow | None:
+    try:
+        return ShipmentRow.get(pk, SHIPMENT, consistent_read=True)
+    except ShipmentRow.DoesNotExist:
+        return None
+
+
+# -- linking an order ------------------------------------------------------------------
+
+
+def link_in(
+    transaction: Any, carrier: str, tracking_no: str, order_id: str, openid: str, purchased_at: str
+) -> None:
+    """Add the shipment registration to the order's transaction.
+
+    Creates the shipment if no push has arrived yet, or attaches the order to one that did.
+    A tracking number already linked to another order cancels the transaction.
+    """
+    pk = shipment_pk(carrier, tracking_no)
+    now = clock.iso(clock.now())
+    transaction.update(
+        ShipmentRow(pk, SHIPMENT),
+        actions=[
+            ShipmentRow.carrier.set(carrier),
+            ShipmentRow.tracking_no.set(tracking_no),
+            ShipmentRow.order_id.set(order_id),
+            ShipmentRow.openid.set(openid),
+            ShipmentRow.gsi1pk.set(f"{CUSTOMER_PREFIX}{openid}"),
+            ShipmentRow.gsi1sk.set(f"{purchased_at}#{pk}"),
+            ShipmentRow.created_at.set(ShipmentRow.created_at | now),
+            ShipmentRow.updated_at.set(now),
+            # A racing push that read the row unlinked must re-read it and see the openid.
+            ShipmentRow.version.add(1),
+        ],
+        condition=ShipmentRow.order_id.does_not_exist() | (ShipmentRow.order_id == order_id),
+    )
+
+
+def announce_current(carrier: str, tracking_no: str) -> bool:
+    """After linking an order: tell the customer the status the shipment already has, once."""
+    row = _get(shipment_pk(carrier, tracking_no))
+    return announce(row) if row is not None else False
+
+
+# -- announcing ------------------------------------------------------------------------
+
+
+def announce(row: ShipmentRow, grace: timedelta | None = None) -> bool:
+    """Queue the customer message for the row's status if it is not announced yet.
+
+    `grace` skips statuses changed less than that long ago: their own writer is announcing them.
+    """
+    position = int(row.position or 0)
+    if not row.openid or row.status is None or position <= int(row.announced_position or 0):
+        return False
+    if grace is not None and _changed_within(row, grace):
+        return False
+    queues.send(QUEUE, update_message(row))
+    try:
+        ShipmentRow(row.pk, SHIPMENT).update(
+            actions=[ShipmentRow.announced_position.set(position)],
+            condition=ShipmentRow.announced_position.does_not_exist()
+            | (ShipmentRow.announced_position < position),
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+    return True
+
+
+def _changed_within(row: ShipmentRow, window: timedelta) -> bool:
+    changed = row.status_changed_at
+    return bool(changed) and clock.parse_iso(changed) > clock.now() - window
+
+
+def update_message(row: ShipmentRow) -> dict[str, Any]:
+    return {
+        "type": "shipment_status",
+        "carrier": row.carrier,
+        "tracking_no": row.tracking_no,
+        "order_id": row.order_id,
+        "openid": row.openid,
+        "status": row.status,
+        "position": int(row.position or 0),
+        "status_at": row.status_at,
+        "context": row.status_context,
+    }
+
+
+def notification_id(carrier: str, tracking_no: str, status: str, position: int) -> str:
+    """Deterministic: each (shipment, position) is reached at most once, so at most one message."""
+    return f"shipment-{carrier}-{tracking_no}-{status}-{position}"
+
+
+def _clip(text: str, limit: int = 20) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def message_for(update: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """Template fields (each ≤ 20 chars, no newlines) and the link for a shipment update."""
+    settings = get_settings()
+    status = update["status"]
+    when = update.get("status_at")
+    when_text = (
+        clock.parse_iso(when).astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
+        if when
+        else clock.business_now().strftime("%Y-%m-%d %H:%M")
+    )
+    fields = {
+        "character_string1": _clip(str(update["tracking_no"]), 20),
+        "thing2": machine.STATUS_TEXT.get(status, status),
+        "thing3": _clip(update.get("context") or machine.STATUS_TEXT.get(status, status)),
+        "time4": when_text,
+    }
+    if status == "failed_attempt" and update.get("order_id"):
+        url = f"{settings.h5_base_url}/bookings/new?order_id={update['order_id']}"
+    else:
+        url = f"{settings.h5_base_url}/shipments?tracking_no={update['tracking_no']}"
+    return fields, url
+
+
+def fan_out(update: dict[str, Any]) -> str:
+    """Consumer side: send the customer's template message (notify is idempotent per id)."""
+    from functions.notifications.domain import notify
+
+    fields, url = message_for(update)
+    return notify(
+        update["openid"],
+        "shipment_status",
+        fields,
+        url=url,
+        notification_id=notification_id(
+            update["carrier"], update["tracking_no"], update["status"], int(update["position"])
+        ),
+    )
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shipment:
+    carrier: str
+    tracking_no: str
+    order_id: str | None
+    status: str | None
+    status_at: str | None
+    monitor_status: str | None
+    updated_at: str | None
+    history: list[dict[str, Any]]
+
+    def to_view(self) -> dict[str, Any]:
+        return {
+            "carrier": self.carrier,
+            "tracking_no": self.tracking_no,
+            "order_id": self.order_id,
+            "status": self.status,
+            "status_text": machine.STATUS_TEXT.get(self.status or "", "待揽收"),
+            "status_at": self.status_at,
+            "tracking": self.monitor_status,
+            "updated_at": self.updated_at,
+            "history": self.history,
+        }
+
+
+def history(pk: str, limit: int | None = None) -> list[dict[str, Any]]:
+    """Newest first."""
+    return [
+        {
+            "time": e.occurred_at,
+            "context": e.context,
+            "status": e.status,
+            "location": e.location,
+        }
+        for e in ShipmentEventRow.query(
+            pk,
+            ShipmentEventRow.sk.startswith(EVENT_PREFIX),
+            scan_index_forward=False,
+            consistent_read=True,
+            limit=limit,
+        )
+    ]
+
+
+def get_shipment(carrier: str, tracking_no: str) -> Shipment | None:
+    row = _get(shipment_pk(normalize_carrier(carrier), tracking_no.strip()))
+    return _to_domain(row) if row is not None else None
+
+
+def _to_domain(row: ShipmentRow, history_limit: int | None = None) -> Shipment:
+    return Shipment(
+        carrier=row.carrier or "",
+        tracking_no=row.tracking_no or "",
+        order_id=row.order_id,
+        status=row.status,
+        status_at=row.status_at,
+        monitor_status=row.monitor_status,
+        updated_at=row.updated_at,
+        history=history(row.pk, history_limit),
+    )
+
+
+def for_customer(openid: str, limit: int = 20, history_limit: int | None = None) -> list[Shipment]:
+    """The customer's shipments, most recent order first (gsi1, never a scan)."""
+    rows = ShipmentRow.by_customer.query(f"{CUSTOMER_PREFIX}{openid}", scan_index_forward=False, limit=limit)
+    return [_to_domain(row, history_limit) for row in rows if row.openid == openid]

@@ -1,0 +1,375 @@
+"""The notification worker: one SQS batch in, template messages out, partial failures back.
+
+Each notification's record decides what happens to it, through conditional writes:
+
+    queued ─┬─ skipped:unsubscribed | skipped:no_consent | skipped:capped     (no send)
+            ├─ deferred:quiet_hours ──(re-enqueued until the window ends)──► claimable again
+            └─ sending ─┬─ sent(msgid) ──(TEMPLATESENDJOBFINISH)──► delivered | failed:<status>
+                        ├─ failed:not_following (43004; customer marked unsubscribed)
+                        ├─ deferred:quota (45009; re-enqueued later, never lost)
+                        ├─ retrying (-1, 5xx, timeout: SQS redelivers with backoff)
+                        ├─ failed:retries_exhausted (last attempt; SQS moves it to the DLQ)
+                        └─ failed:wechat_<errcode> (any other WeChat refusal; no retry)
+
+Only a claimable record (queued, retrying, deferred:*, failed:retries_exhausted after a DLQ
+redrive, or `sending` whose claim ran out) can be claimed, so a redelivered message whose
+notification was already sent is acknowledged without sending again. WeChat's own dedupe
+on `client_msg_id` (= the notification id) covers a worker that died between its send and
+its write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from functions.core import clock, queues, wechat
+from functions.core.aws import client
+from functions.core.config import get_settings
+from functions.customers import domain as customers
+from functions.customers.models import PROFILE, CustomerRow
+from functions.notifications import caps
+from functions.notifications.kinds import KINDS
+from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
+from functions.notifications.quiet import quiet_until
+from functions.notifications.templates import template_message
+
+log = logging.getLogger(__name__)
+
+QUEUE = "notifications"
+MAX_RECEIVES = 5  # the queue's maxReceiveCount (infra/data.yaml): after that, the DLQ
+CLAIM_S = 60  # a worker's claim on a send; as long as the queue's visibility timeout
+MAX_HOP_S = 900  # SQS's longest DelaySeconds: longer deferrals hop
+QUOTA_RETRY_S = 1800  # 45009: try again this much later
+BACKOFF_BASE_S = 30  # transient failure n waits BACKOFF_BASE_S * 2**(n-1), at most MAX_HOP_S
+CLAIMABLE = ("queued", "retrying", "deferred:quiet_hours", "deferred:quota", "failed:retries_exhausted")
+
+
+@dataclass(frozen=True)
+class Result:
+    """What to tell SQS about one record: done (delete it) or retry after `delay_s`."""
+
+    retry: bool = False
+    delay_s: int = 0
+
+
+DONE = Result()
+
+
+# -- the batch ------------------------------------------------------------------------------
+
+
+@cache
+def _pool(size: int) -> ThreadPoolExecutor:
+    # Kept for the container's life: a warm Lambda reuses its threads and HTTP connections.
+    return ThreadPoolExecutor(max_workers=size, thread_name_prefix="notify")
+
+
+def handle_batch(records: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Process an SQS batch in parallel; returns the partial batch response."""
+    pool = _pool(max(1, get_settings().notify_threads))
+    results = list(pool.map(_safe_process, records))
+    failures = []
+    for record, result in zip(records, results, strict=True):
+        if result.retry:
+            failures.append({"itemIdentifier": record["messageId"]})
+            _delay_redelivery(record, result.delay_s)
+    return {"batchItemFailures": failures}
+
+
+def _safe_process(record: dict[str, Any]) -> Result:
+    try:
+        return process(record)
+    except Exception:
+        # DynamoDB or SQS trouble: SQS redelivers it; a claim we left expires by itself.
+        log.exception("notification record %s failed", record.get("messageId"))
+        return Result(retry=True, delay_s=backoff(_receive_count(record)))
+
+
+def _receive_count(record: dict[str, Any]) -> int:
+    return int((record.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+
+
+def backoff(receive_count: int) -> int:
+    base = BACKOFF_BASE_S * 2 ** max(0, receive_count - 1)
+    return int(min(MAX_HOP_S, base * random.uniform(1.0, 1.2)))
+
+
+def _delay_redelivery(record: dict[str, Any], delay_s: int) -> None:
+    """Hold a failed record back `delay_s` before SQS shows it again (the backoff)."""
+    try:
+        client("sqs").change_message_visibility(
+            QueueUrl=queues.queue_url(QUEUE),
+            ReceiptHandle=record["receiptHandle"],
+            VisibilityTimeout=max(0, min(int(delay_s), 43200)),
+        )
+    except Exception:
+        # The queue's visibility timeout applies instead: later, still retried.
+        log.warning("could not set visibility of %s", record.get("messageId"), exc_info=True)
+
+
+# -- one record -----------------------------------------------------------------------------
+
+
+def process(record: dict[str, Any]) -> Result:
+    body = json.loads(record["body"])
+    notification_id = str(body["notification_id"])
+    now = clock.now()
+    not_before = body.get("not_before")
+    if not_before and clock.parse_iso(not_before) > now:
+        # Still deferred: hop again without touching the record.
+        _requeue(notification_id, clock.parse_iso(not_before), now)
+        return DONE
+    hint = KINDS.get(str(body.get("kind")))
+    if hint is not None and not hint.reminder and body.get("openid"):
+        return _process_transactional(notification_id, str(body["openid"]), record, now)
+    return _process_loaded(notification_id, record, now)
+
+
+def _process_transactional(
+    notification_id: str, openid: str, record: dict[str, Any], now: datetime
+) -> Result:
+    """The common case in three DynamoDB calls: customer, claim (returning the record), outcome."""
+    unsubscribed, _ = _customer_state(openid)
+    if unsubscribed:
+        if _settle(notification_id, "skipped:unsubscribed", now):
+            return DONE
+        return _not_claimable(notification_id, now)
+    row = _claim(notification_id, now, record)
+    if row is None:
+        return _not_claimable(notification_id, now)
+    return _send(row, record)
+
+
+def _process_loaded(notification_id: str, record: dict[str, Any], now: datetime) -> Result:
+    """Any kind, reminders included: read the record first, then decide."""
+    try:
+        row = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
+    except NotificationRow.DoesNotExist:
+        log.warning("notification %s not found; dropping its message", notification_id)
+        return DONE
+    if not _claimable(row, now):
+        return _not_claimable(notification_id, now, row)
+    kind = KINDS.get(row.kind)
+    if kind is None:
+        _settle(row.pk, "failed:unknown_kind", now, detail=row.kind)
+        return DONE
+    unsubscribed, consent = _customer_state(row.openid)
+    if unsubscribed:
+        _settle(row.pk, "skipped:unsubscribed", now)
+        return DONE
+    if kind.reminder:
+        if not consent:
+            _settle(row.pk, "skipped:no_consent", now)
+            return DONE
+        wake = quiet_until(now)
+        if wake is not None:
+            if _settle(
+                row.pk, "deferred:quiet_hours", now, detail=f"until {clock.iso(wake)}", not_before=wake
+            ):
+                _requeue(notification_id, wake, now, row)
+            return DONE
+        # The slot is taken before the claim and recognised by the notification id, so a
+        # crash in between neither loses the reminder nor counts it twice.
+        if not row.cap_taken and not caps.take(row.openid, row.pk, now):
+            _settle(row.pk, "skipped:capped", now)
+            return DONE
+    claimed = _claim(notification_id, now, record, cap_taken=kind.reminder)
+    if claimed is None:
+        return _not_claimable(notification_id, now)
+    return _send(claimed, record)
+
+
+def _not_claimable(notification_id: str, now: datetime, row: NotificationRow | None = None) -> Result:
+    """Someone else has it: acknowledge if it is decided, look again later if it is in flight."""
+    if row is None:
+        try:
+            row = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
+        except NotificationRow.DoesNotExist:
+            log.warning("notification %s not found; dropping its message", notification_id)
+            return DONE
+    if row.status == "sending" and (row.sending_until or 0) >= now.timestamp():
+        # In flight in another worker; if that attempt fails, this copy still gets it sent.
+        return Result(retry=True, delay_s=max(1, int((row.sending_until or 0) - now.timestamp()) + 1))
+    if _claimable(row, now):
+        return Result(retry=True, delay_s=1)  # changed under us; try again shortly
+    return DONE  # already sent, skipped or failed for good: never twice
+
+
+def _claimable(row: NotificationRow, now: datetime) -> bool:
+    if row.status in CLAIMABLE:
+        return True
+    return row.status == "sending" and (row.sending_until or 0) < now.timestamp()
+
+
+def _customer_state(openid: str) -> tuple[bool, bool]:
+    """(explicitly unsubscribed, reminder consent). Only a customer we saw unsubscribe is
+    skipped; one we never heard of (e.g. followed before this system existed) is sent to,
+    and WeChat's 43004 tells us if they are gone."""
+    try:
+        row = CustomerRow.get(openid, PROFILE, consistent_read=True)
+    except CustomerRow.DoesNotExist:
+        return False, False
+    return (not row.subscribed and row.unsubscribed_at is not None), bool(row.reminder_consent)
+
+
+def _send(row: NotificationRow, record: dict[str, Any]) -> Result:
+    template_id = KINDS[row.kind].template_id(get_settings())
+    message = template_message(row.openid, template_id, row.fields or {}, row.url, client_msg_id(row.pk))
+    try:
+        sent = wechat.call("cgi-bin/message/template/send", message)
+    except wechat.WeChatError as error:
+        return _on_error(row, error, record)
+    _finish(row.pk, "sent", clock.now(), msgid=str(sent.get("msgid", "")))
+    return DONE
+
+
+def _on_error(row: NotificationRow, error: wechat.WeChatError, record: dict[str, Any]) -> Result:
+    now = clock.now()
+    why = f"{error.errcode} {error.errmsg}" + (
+        f" (HTTP {error.http_status})" if error.http_status != 200 else ""
+    )
+    if error.errcode == 43004:
+        customers.mark_unsubscribed(row.openid)
+        _finish(row.pk, "failed:not_following", now, detail=why)
+        return DONE
+    if error.errcode == 45009:
+        wake = now + timedelta(seconds=QUOTA_RETRY_S)
+        _finish(row.pk, "deferred:quota", now, detail=why, not_before=wake)
+        _requeue(row.pk, wake, now, row)
+        return DONE
+    if error.transient:
+        attempt = _receive_count(record)
+        if attempt >= MAX_RECEIVES:
+            _finish(row.pk, "failed:retries_exhausted", now, detail=f"attempt {attempt}: {why}; to the DLQ")
+            return Result(retry=True, delay_s=0)
+        _finish(row.pk, "retrying", now, detail=f"attempt {attempt}: {why}")
+        return Result(retry=True, delay_s=backoff(attempt))
+    _finish(row.pk, f"failed:wechat_{error.errcode}", now, detail=why)
+    return DONE
+
+
+def client_msg_id(notification_id: str) -> str:
+    # WeChat takes at most 64 characters; a longer id is hashed, still deterministic.
+    if len(notification_id) <= 64:
+        return notification_id
+    return hashlib.sha256(notification_id.encode()).hexdigest()[:64]
+
+
+def _requeue(notification_id: str, wake: datetime, now: datetime, row: NotificationRow | None = None) -> None:
+    delay = max(0, min(MAX_HOP_S, int((wake - now).total_seconds())))
+    body = {"notification_id": notification_id, "not_before": clock.iso(wake)}
+    if row is not None:
+        body.update(openid=row.openid, kind=row.kind)
+    requeue(body, delay)
+
+
+def requeue(body: dict[str, Any], delay_s: int) -> None:
+    queues.send(QUEUE, body, delay_s=delay_s)
+
+
+# -- conditional writes on the record -------------------------------------------------------
+
+
+def _entry(now: datetime, status: str, detail: str | None = None) -> HistoryEntry:
+    return HistoryEntry(at=clock.iso(now), status=status, detail=detail)
+
+
+def _log(entry: HistoryEntry) -> Any:
+    """The update action that appends `entry` to the record's history."""
+    return NotificationRow.history.set(NotificationRow.history.append([entry]))
+
+
+def _claimable_condition(now: datetime) -> Any:
+    return NotificationRow.status.is_in(*CLAIMABLE) | (
+        (NotificationRow.status == "sending") & (NotificationRow.sending_until < int(now.timestamp()))
+    )
+
+
+def _settle(
+    notification_id: str,
+    status: str,
+    now: datetime,
+    *,
+    detail: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Claimable -> `status` without sending. False if another worker got there first."""
+    actions = [
+        NotificationRow.status.set(status),
+        NotificationRow.updated_at.set(clock.iso(now)),
+        _log(_entry(now, status, detail)),
+    ]
+    if not_before is not None:
+        actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
+    return _update(notification_id, actions, _claimable_condition(now)) is not None
+
+
+def _finish(
+    notification_id: str,
+    status: str,
+    now: datetime,
+    *,
+    detail: str | None = None,
+    msgid: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """sending -> `status` after a send attempt."""
+    actions = [
+        NotificationRow.status.set(status),
+        NotificationRow.updated_at.set(clock.iso(now)),
+        NotificationRow.sending_until.remove(),
+        _log(_entry(now, status, detail or (f"msgid {msgid}" if msgid else None))),
+    ]
+    if detail is not None:
+        actions.append(NotificationRow.last_error.set(detail))
+    if msgid:
+        actions += [
+            NotificationRow.msgid.set(msgid),
+            NotificationRow.gsi1pk.set(f"MSGID#{msgid}"),
+            NotificationRow.gsi1sk.set(NOTIFICATION),
+        ]
+    if not_before is not None:
+        actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
+    return _update(notification_id, actions, NotificationRow.status == "sending") is not None
+
+
+def _update(notification_id: str, actions: list, condition: Any) -> NotificationRow | None:
+    """Conditional update; the record as it is now, or None if the condition failed."""
+    row = NotificationRow(notification_id, NOTIFICATION)
+    try:
+        row.update(actions=actions, condition=condition)  # fills `row` from ALL_NEW
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return None
+        raise
+    return row
+
+
+def _claim_actions(now: datetime, record: dict[str, Any]) -> list:
+    return [
+        NotificationRow.status.set("sending"),
+        NotificationRow.sending_until.set(int(now.timestamp()) + CLAIM_S),
+        NotificationRow.attempts.add(1),
+        NotificationRow.updated_at.set(clock.iso(now)),
+        _log(_entry(now, "sending", f"attempt {_receive_count(record)}")),
+    ]
+
+
+def _claim(
+    notification_id: str, now: datetime, record: dict[str, Any], cap_taken: bool = False
+) -> NotificationRow | None:
+    """claimable -> sending; the claimed record, or None if it is not claimable now."""
+    actions = _claim_actions(now, record)
+    if cap_taken:
+        actions.append(NotificationRow.cap_taken.set(True))
+    return _update(notification_id, actions, _claimable_condition(now))

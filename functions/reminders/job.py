@@ -1,0 +1,211 @@
+"""The daily repurchase job: fan out one task per shard, then decide each due purchase once.
+
+Invariant: a due item is decided exactly once. Its `status` moves from absent to "claimed" or
+"skipped:<reason>" only by a conditional write (attribute_not_exists(status)), and only the
+writer that won counts it and, for a claim, hands the reminder to notify(). Re-runs and overlapping runs therefore never send twice and never count twice;
+notify()'s deterministic id covers the rare re-notify of a stale claim (crash after claim).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import UpdateError
+
+from functions.core import clock, queues
+from functions.core.config import get_settings
+from functions.core.errors import BadRequest
+from functions.customers.domain import get_customer
+from functions.notifications import caps
+from functions.notifications.domain import notify
+from functions.orders.domain import bought_since
+from functions.reminders import stats
+from functions.reminders.due import SHARDS, due_pk
+from functions.reminders.models import DueRow
+from functions.reminders.products import Product, get_product
+
+log = logging.getLogger(__name__)
+
+QUEUE = "reminder-shards"
+KIND = "repurchase_reminder"
+PAGE_SIZE = 100  # items per Query page: what one worker holds in memory at a time
+THREADS = 8  # items of a page decided in parallel (each is a few small DynamoDB/SQS calls)
+CLAIM_LEASE_S = 120  # a claim older than this without "sent" is re-notified (same id: no duplicate)
+SAFETY_MS = 60_000  # stop and hand the rest of the shard to a new message this close to the timeout
+SENT, CLAIMED = "sent", "claimed"
+
+
+def notification_id(day: str, openid: str, sku: str) -> str:
+    return f"reminder-{day}-{openid}-{sku}"
+
+
+def resolve_date(event: dict[str, Any] | None) -> date:
+    """The business date to run: `{"date": ...}` in the EventBridge detail or at the top level."""
+    event = event or {}
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    text = detail.get("date") or event.get("date")
+    if not text:
+        return clock.business_date()
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        raise BadRequest(f"date must be YYYY-MM-DD, got {text!r}", code="invalid_date") from None
+
+
+def fan_out(day: date) -> int:
+    """Enqueue one task per shard of `day`; returns the number of tasks."""
+    queues.send_many(QUEUE, ({"date": day.isoformat(), "shard": s} for s in range(SHARDS)))
+    stats.record_fanout(day)
+    return SHARDS
+
+
+# -- deciding one due item ---------------------------------------------------------------
+
+
+def _would_allow(openid: str, moment: datetime) -> bool:
+    """The frequency caps, read-only; the notification worker enforces them atomically at send."""
+    return bool(caps.would_allow(openid, moment))
+
+
+def _decide(row: DueRow, status: str, counter: str, day: str, shard: int) -> bool:
+    """Move the item from undecided to `status`; False if another run decided it first.
+
+    The conditional update is the invariant. The counter is a separate ADD rather than a
+    TransactWrite with it: a transaction costs twice the WCU, and moto rolls a failed
+    transaction back by restoring a whole-table snapshot, which loses concurrent commits
+    (and deep-copies the table on every call). A crash between the two undercounts by one.
+    """
+    try:
+        row.update(
+            actions=[DueRow.status.set(status), DueRow.decided_at.set(clock.iso(clock.now()))],
+            condition=DueRow.status.does_not_exist(),
+        )
+    except UpdateError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    stats.shard_row(day, shard).update(actions=stats.counter_actions(day, counter))
+    return True
+
+
+def _is_condition_failure(error: Exception) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
+    # Template fields: at most 20 characters, no line breaks.
+    name = (product.name if product else row.sku).replace("\n", " ")[:20]
+    bought = clock.business_date(clock.parse_iso(row.purchased_at)).isoformat()
+    return {"thing1": name, "time2": bought, "thing3": "该补货啦，今日有优惠"}
+
+
+def _send(row: DueRow, product: Product | None) -> None:
+    nid = notification_id(row.due_date, row.openid, row.sku)
+    url = f"{get_settings().h5_base_url}/products/{row.sku}"
+    notify(row.openid, KIND, _fields(product, row), url=url, notification_id=nid)
+    try:
+        row.update(
+            actions=[DueRow.status.set(SENT), DueRow.notification_id.set(nid)],
+            condition=DueRow.status == CLAIMED,
+        )
+    except UpdateError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def process_item(row: DueRow, shard: int, products: Callable[[str], Product | None]) -> str:
+    """Decide one due purchase; returns what happened (for logs and tests)."""
+    day = row.due_date
+    if row.status == CLAIMED:
+        decided = clock.parse_iso(row.decided_at) if row.decided_at else clock.now()
+        if clock.now() - decided < timedelta(seconds=CLAIM_LEASE_S):
+            return "in_progress"  # an overlapping run owns it
+        _send(row, products(row.sku))  # heal a crash between claim and notify
+        return "resent"
+    if row.status is not None:
+        return "done"
+    customer = get_customer(row.openid)
+    reason = None
+    if customer is None or not customer.subscribed:
+        reason = "unsubscribed"
+    elif not customer.reminder_consent:
+        reason = "no_consent"
+    elif bought_since(row.openid, row.sku, clock.parse_iso(row.purchased_at)):
+        reason = "repurchased"
+    elif not _would_allow(row.openid, clock.now()):
+        reason = "capped"
+    if reason is not None:
+        won = _decide(row, f"skipped:{reason}", f"skipped_{reason}", day, shard)
+        return f"skipped:{reason}" if won else "done"
+    if not _decide(row, CLAIMED, "sent", day, shard):
+        return "done"  # another run claimed it first
+    row.status = CLAIMED
+    _send(row, products(row.sku))
+    return SENT
+
+
+# -- one shard -------------------------------------------------------------------------
+
+
+@dataclass
+class ShardResult:
+    date: str
+    shard: int
+    read: int  # items DynamoDB returned in this invocation
+    seen: int  # items of the pass so far (carried over continuations)
+    outcomes: dict[str, int]
+    continued: bool  # the rest was handed to a new message
+
+
+def process_shard(
+    day: str,
+    shard: int,
+    cursor: dict[str, Any] | None = None,
+    seen: int = 0,
+    remaining_ms: Callable[[], int] | None = None,
+) -> ShardResult:
+    """Decide every due item of one shard, a page at a time (never the whole shard in memory).
+
+    If the invocation runs short of time, the rest of the shard goes to a new queue message
+    that carries the query cursor.
+    """
+    date.fromisoformat(day)
+    if not 0 <= shard < SHARDS:
+        raise ValueError(f"shard {shard} out of range")
+    product_cache: dict[str, Product | None] = {}
+
+    def products(sku: str) -> Product | None:
+        if sku not in product_cache:
+            product_cache[sku] = get_product(sku)
+        return product_cache[sku]
+
+    outcomes: dict[str, int] = {}
+    read = 0
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        while True:
+            pages = DueRow.query(
+                due_pk(day, shard),
+                limit=PAGE_SIZE,
+                page_size=PAGE_SIZE,
+                last_evaluated_key=cursor,
+                consistent_read=True,
+            )
+            page = list(pages)
+            cursor = pages.last_evaluated_key
+            read += len(page)
+            seen += len(page)
+            if page:
+                stats.add_read(day, shard, len(page))
+            for outcome in pool.map(lambda r: process_item(r, shard, products), page):
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if not cursor:
+                stats.finish_pass(day, shard, seen)
+                return ShardResult(day, shard, read, seen, outcomes, continued=False)
+            if remaining_ms is not None and remaining_ms() < SAFETY_MS:
+                queues.send(QUEUE, {"date": day, "shard": shard, "cursor": cursor, "seen": seen})
+                return ShardResult(day, shard, read, seen, outcomes, continued=True)

@@ -1,0 +1,54 @@
+"""WeChat's retries racing each other: the effects land once, every delivery gets the reply."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from functions.customers.models import CustomerRow
+from tests.callback.stories import counters, new_id, open_store, qr_scene
+from tests.callback.wechat_sim import WeChat, deliver
+
+sim = WeChat()
+
+
+def race(client, deliveries: list[tuple[str, str]]) -> list:
+    """Run every (xml, nonce) delivery at once; their (status, reply) in order."""
+    barrier = threading.Barrier(len(deliveries))
+    results: list = [None] * len(deliveries)
+
+    def run(i: int, xml: str, nonce: str) -> None:
+        barrier.wait()
+        results[i] = deliver(client, sim, xml, nonce=nonce)
+
+    threads = [threading.Thread(target=run, args=(i, *d)) for i, d in enumerate(deliveries)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+@pytest.mark.slow
+def test_three_parallel_deliveries_of_one_subscribe_leave_one_effect(client):
+    # Given a store code
+    store_id, welcome = open_store(client)
+    scene = qr_scene(client, store_id, staff_id="carol")
+    followers = [new_id("o") for _ in range(5)]
+    # When each follower's subscribe arrives three times at once (WeChat's retries racing)
+    deliveries = [
+        (sim.event(o, "subscribe", f"qrscene_{scene}", create_time=1700000000), str(n))
+        for o in followers
+        for n in range(3)
+    ]
+    results = race(client, deliveries)
+    # Then every delivery got the store's welcome
+    assert all(status == 200 and reply["Content"] == welcome for status, reply in results), results
+    # And each follower has one record and one touch; the store counted each once
+    for openid in followers:
+        rows = list(CustomerRow.query(openid, consistent_read=True))
+        assert [r.sk for r in rows][0] == "PROFILE" and len(rows) == 2  # profile + one touch
+        assert rows[0].touches == 1 and rows[0].first_staff_id == "carol"
+    assert counters(store_id)["scans"] == len(followers)
+    assert counters(store_id)["new_followers"] == len(followers)

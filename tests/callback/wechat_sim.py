@@ -1,0 +1,137 @@
+"""Speaks as WeChat's servers: builds signed (and AES-encrypted) callback requests and
+opens our replies. Written from the protocol, independently of the code under test."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import struct
+import time
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from functions.core.config import SANDBOX_AES_KEY, SANDBOX_APP_ID, SANDBOX_TOKEN
+
+
+def sha1_sign(*parts: str) -> str:
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+def cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+@dataclass
+class WeChat:
+    token: str = SANDBOX_TOKEN
+    aes_key: str = SANDBOX_AES_KEY
+    app_id: str = SANDBOX_APP_ID
+    account: str = "gh_0123456789ab"
+
+    # -- messages ------------------------------------------------------------------------
+
+    def event(
+        self, openid: str, event: str, key: str | None = None, create_time: int | None = None, **extra: str
+    ) -> str:
+        parts = [
+            f"<ToUserName>{cdata(self.account)}</ToUserName>",
+            f"<FromUserName>{cdata(openid)}</FromUserName>",
+            f"<CreateTime>{create_time or int(time.time())}</CreateTime>",
+            "<MsgType><![CDATA[event]]></MsgType>",
+            f"<Event>{cdata(event)}</Event>",
+        ]
+        if key is not None:
+            parts.append(f"<EventKey>{cdata(key)}</EventKey>")
+        parts += [f"<{k}>{cdata(v) if not v.isdigit() else v}</{k}>" for k, v in extra.items()]
+        return "<xml>" + "".join(parts) + "</xml>"
+
+    def text(
+        self, openid: str, content: str, msg_id: str | None = None, create_time: int | None = None
+    ) -> str:
+        return (
+            f"<xml><ToUserName>{cdata(self.account)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+            f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content>{cdata(content)}</Content><MsgId>{msg_id or str(int.from_bytes(os.urandom(7), 'big'))}</MsgId></xml>"
+        )
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _key(self) -> bytes:
+        return base64.b64decode(self.aes_key + "=")
+
+    def seal(self, xml: str, app_id: str | None = None) -> str:
+        key = self._key()
+        body = xml.encode()
+        plain = os.urandom(16) + struct.pack(">I", len(body)) + body + (app_id or self.app_id).encode()
+        pad = 32 - len(plain) % 32
+        plain += bytes([pad]) * pad
+        encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+        return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode()
+
+    def unseal(self, encrypt: str) -> tuple[str, str]:
+        key = self._key()
+        decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+        plain = decryptor.update(base64.b64decode(encrypt)) + decryptor.finalize()
+        plain = plain[: -plain[-1]]
+        (length,) = struct.unpack(">I", plain[16:20])
+        return plain[20 : 20 + length].decode(), plain[20 + length :].decode()
+
+    def request(
+        self,
+        xml: str,
+        mode: str = "plain",
+        *,
+        timestamp: int | None = None,
+        nonce: str = "1320562132",
+        openid: str = "",
+        app_id: str | None = None,
+        tamper: str | None = None,
+    ) -> tuple[str, bytes]:
+        """(path with query, body) of a POST WeChat would send in `mode`: plain | compat | aes."""
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        query = {
+            "signature": sha1_sign(self.token, ts, nonce),
+            "timestamp": ts,
+            "nonce": nonce,
+            "openid": openid,
+        }
+        body = xml
+        if mode in ("aes", "compat"):
+            encrypt = self.seal(xml, app_id)
+            inner = f"<Encrypt>{cdata(encrypt)}</Encrypt>"
+            body = (
+                xml.replace("</xml>", inner + "</xml>")
+                if mode == "compat"
+                else (f"<xml><ToUserName>{cdata(self.account)}</ToUserName>{inner}</xml>")
+            )
+            query.update(encrypt_type="aes", msg_signature=sha1_sign(self.token, ts, nonce, encrypt))
+        if tamper:
+            query[tamper] = "0" * 40
+        return "/wechat/callback?" + urlencode(query), body.encode()
+
+    def open_reply(self, body: str, mode: str = "plain") -> dict[str, str] | str:
+        """The reply's fields (verifying msg_signature in safe mode), or "success"."""
+        if body == "success":
+            return body
+        fields = {child.tag: (child.text or "") for child in ElementTree.fromstring(body)}
+        if mode in ("aes", "compat"):
+            expected = sha1_sign(self.token, fields["TimeStamp"], fields["Nonce"], fields["Encrypt"])
+            assert fields["MsgSignature"] == expected, "reply msg_signature does not verify"
+            xml, app_id = self.unseal(fields["Encrypt"])
+            assert app_id == self.app_id
+            fields = {child.tag: (child.text or "") for child in ElementTree.fromstring(xml)}
+        return fields
+
+
+def deliver(client, sim: WeChat, xml: str, mode: str = "plain", **kwargs) -> tuple[int, dict[str, str] | str]:  # type: ignore[no-untyped-def]
+    """POST `xml` to the app as WeChat would; (status, opened reply)."""
+    path, body = sim.request(xml, mode, **kwargs)
+    response = client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
+    text = response.body.decode() if isinstance(response.body, bytes) else response.body
+    if response.status_code != 200:
+        return response.status_code, text
+    return 200, sim.open_reply(text, mode)

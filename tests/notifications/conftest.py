@@ -1,0 +1,88 @@
+"""Helpers for the notification tests: customers, sandbox faults, a cold token, fast retries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+
+@pytest.fixture(autouse=True)
+def _fast_retries(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Backoff of 0 s: a retried record is visible again at once, so drain() sees every attempt."""
+    from functions.notifications import worker
+
+    monkeypatch.setattr(worker, "BACKOFF_BASE_S", 0)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _token_left_usable(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests here invalidate tokens and use up forced refreshes; leave the next test (ours or
+    another capability's in this process) a cold start, as a fresh deployment would have."""
+    yield
+    if "sandbox" in request.fixturenames:
+        cold_token()
+
+
+def new_openid() -> str:
+    return "o" + uuid.uuid4().hex[:27]
+
+
+def customer(openid: str | None = None, *, subscribed: bool = True, consent: bool = False) -> str:
+    from functions.core import clock
+    from functions.customers.models import CustomerRow
+
+    openid = openid or new_openid()
+    row = CustomerRow(openid, subscribed=subscribed, reminder_consent=consent)
+    if not subscribed:
+        row.unsubscribed_at = clock.iso(clock.now())
+    row.save()
+    return openid
+
+
+def fault(sandbox: Any, **spec: Any) -> None:
+    response = requests.post(f"{sandbox.url}/sandbox/faults", json=spec, timeout=5)
+    response.raise_for_status()
+
+
+def calls(sandbox: Any, api: str) -> int:
+    with sandbox.state.lock:
+        return sandbox.state.calls.get(api, 0)
+
+
+def sent_to(sandbox: Any, openid: str) -> list[dict[str, Any]]:
+    with sandbox.state.lock:
+        return [m for m in sandbox.state.messages if m["touser"] == openid]
+
+
+def record(notification_id: str) -> dict[str, Any]:
+    from functions.notifications.domain import get_notification
+
+    found = get_notification(notification_id)
+    assert found is not None
+    return found
+
+
+def cold_token() -> None:
+    """As after a cold start with nothing shared: no token item, no in-memory copy."""
+    from functions.core import wechat
+
+    for row in wechat.TokenRow.query(f"TOKEN#{_app_id()}"):
+        row.delete()
+    wechat.token_cache().forget()
+
+
+def _app_id() -> str:
+    from functions.core.config import get_settings
+
+    return get_settings().wechat_app_id
+
+
+def drain_notifications() -> int:
+    from tests.conftest import drain
+
+    return drain("notifications", "notification_worker")

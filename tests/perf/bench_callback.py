@@ -1,0 +1,213 @@
+"""WeChat callback: in-process latency, DynamoDB/SQS calls per callback, cold import time.
+
+    .venv/bin/python -m tests.perf.bench_callback [--n 300] [--imports 7]
+
+Starts its own moto server and drives the real app through chalice's test client:
+- latency p50/p99 of subscribe-with-scene (a new follower each time), a text keyword (物流)
+  and TEMPLATESENDJOBFINISH, in plaintext and AES (safe) mode, with the latency of one raw
+  DynamoDB GetItem against the same server as the baseline;
+- DynamoDB and SQS calls per callback type, counted by wrapping botocore's
+  BaseClient._make_api_call (every boto3 and PynamoDB call passes through it), and the
+  "own" time: latency minus the time spent inside those calls (our code, parsing, crypto);
+- cold `import app` in a fresh interpreter as a ratio to a bare `import chalice, boto3, pynamodb`,
+  alternating the two, median of --imports runs each.
+Figures are ratios within one run; nothing here asserts on wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "RESOURCE_PREFIX": "wx-bench-cb",
+    }
+)
+for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "WECHAT_API_BASE"):
+    os.environ.pop(_key, None)
+
+ROOT = Path(__file__).resolve().parents[2]
+_calls: Counter[str] = Counter()
+_calls_lock = threading.Lock()
+_aws_ms = [0.0]  # time spent inside AWS calls since the last reset
+
+
+def count_aws_calls() -> None:
+    import botocore.client
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def counted(self, operation_name, api_params):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return original(self, operation_name, api_params)
+        finally:
+            with _calls_lock:
+                _calls[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
+                _aws_ms[0] += (time.perf_counter() - started) * 1000
+
+    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+
+
+def start_moto() -> object:
+    from moto.server import ThreadedMotoServer
+
+    from infra.local.provision import provision
+    from infra.local.stack import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    provision(endpoint, os.environ["RESOURCE_PREFIX"])
+    return moto
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def bench_latency(n: int, warmup: int) -> None:
+    from chalice.test import Client
+
+    from app import app
+    from functions.core.aws import client as aws_client
+    from functions.core.config import resource_name
+    from functions.stores.domain import decode_scene, put_store, register_scene
+    from tests.callback.wechat_sim import WeChat
+
+    sim = WeChat()
+    store_id = f"bench{uuid.uuid4().hex[:6]}"
+    put_store(store_id, "Bench", "欢迎光临")
+    scene = decode_scene(f"{store_id}/staff1")
+    register_scene(scene, permanent=True)
+
+    dynamodb = aws_client("dynamodb")
+    table = resource_name("stores")
+    baseline = []
+    for _ in range(n):
+        started = time.perf_counter()
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": f"STORE#{store_id}"}, "sk": {"S": "STORE"}})
+        baseline.append((time.perf_counter() - started) * 1000)
+    base_p50 = pct(baseline, 50)
+    print(f"baseline: one DynamoDB GetItem on moto  p50 {base_p50:.1f} ms  p99 {pct(baseline, 99):.1f} ms")
+
+    cases = {
+        "subscribe with scene": lambda i: sim.event(
+            f"o{uuid.uuid4().hex[:12]}", "subscribe", f"qrscene_{scene.scene}"
+        ),
+        "text keyword (物流)": lambda i: sim.text(f"o{uuid.uuid4().hex[:12]}", "我的物流"),
+        "TEMPLATESENDJOBFINISH": lambda i: sim.event(
+            "obench", "TEMPLATESENDJOBFINISH", MsgID=str(10_000_000 + i), Status="success"
+        ),
+    }
+    rows = []
+    with Client(app) as client:
+        for name, make in cases.items():
+            for mode in ("plain", "aes"):
+                timings, own, per_call = [], [], Counter()
+                for i in range(n + warmup):
+                    path, body = sim.request(make(i), mode)
+                    with _calls_lock:
+                        _calls.clear()
+                        _aws_ms[0] = 0.0
+                    started = time.perf_counter()
+                    response = client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert response.status_code == 200, response.body
+                    if i >= warmup:  # warm-up: first AES import, connection pools
+                        timings.append(elapsed)
+                        with _calls_lock:
+                            per_call.update(_calls)
+                            own.append(elapsed - _aws_ms[0])
+                p50, p99 = pct(timings, 50), pct(timings, 99)
+                calls = {k: v / n for k, v in sorted(per_call.items())}
+                rows.append((name, mode, p50, p99, pct(own, 50), pct(own, 99), calls))
+    print(
+        f"\n{'callback':24} {'mode':6} {'p50 ms':>7} {'p99 ms':>7} {'p50/GetItem':>11} "
+        f"{'own p50':>8} {'own p99':>8}  AWS calls per callback"
+    )
+    for name, mode, p50, p99, own50, own99, calls in rows:
+        described = ", ".join(f"{k} {v:g}" for k, v in calls.items()) or "none"
+        ddb = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
+        sqs = sum(v for k, v in calls.items() if k.startswith("sqs:"))
+        print(
+            f"{name:24} {mode:6} {p50:7.1f} {p99:7.1f} {p50 / base_p50:10.1f}x {own50:8.1f} {own99:8.1f}  "
+            f"DynamoDB {ddb:g}, SQS {sqs:g} ({described})"
+        )
+
+
+def import_seconds(statement: str) -> float:
+    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def bench_imports(runs: int) -> None:
+    statements = {
+        "bare": "import chalice, boto3, pynamodb",
+        "app": "import app",
+        "callback+stores handlers": "import chalice, boto3, pynamodb; import functions.callback.handlers, functions.stores.handlers",
+    }
+    if runs > 1:
+        import_seconds("import app")  # compile .pyc once, outside the measurement
+    samples: dict[str, list[float]] = {k: [] for k in statements}
+    for _ in range(runs):
+        for key, statement in statements.items():
+            samples[key].append(import_seconds(statement))
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    bare = medians["bare"]
+    print(f"\ncold import (median of {runs}, fresh interpreter each):")
+    for key, value in medians.items():
+        print(f"  {key:26} {value * 1000:7.1f} ms   {value / bare:4.2f}x bare")
+    probe = "import sys, app; print(sorted(m for m in ('wechatpy', 'cryptography', 'requests', 'xmltodict') if m in sys.modules))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"  heavy modules loaded by `import app`: {loaded}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--imports", type=int, default=7)
+    parser.add_argument("--warmup", type=int, default=5)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    t0 = time.perf_counter()
+    bench_imports(args.imports)
+    t1 = time.perf_counter()
+    count_aws_calls()
+    moto = start_moto()
+    t2 = time.perf_counter()
+    try:
+        bench_latency(args.n, args.warmup)
+    finally:
+        moto.stop()  # type: ignore[attr-defined]
+    print(
+        f"\n(bench phases: imports {t1 - t0:.1f} s, moto start {t2 - t1:.1f} s, latency {time.perf_counter() - t2:.1f} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

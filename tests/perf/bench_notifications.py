@@ -1,0 +1,177 @@
+"""Notification worker throughput against a WeChat that answers in 20 ms.
+
+    .venv/bin/python -m tests.perf.bench_notifications [--n 5000] [--sequential-n 1000]
+                                                        [--latency-ms 20] [--threads 8]
+
+Starts its own moto server and WeChat sandbox (each in its own process), queues N notifications with notify(), and runs
+the real `notification_worker` through the local event runtime (one poller, as one Lambda
+instance) until every record is `sent`:
+- parallel: the worker as configured (NOTIFY_THREADS sends at once within a batch);
+- sequential: the same worker with one thread, i.e. a strictly sequential sender.
+It prints messages/s of both, their ratio, and the stable_token calls per 10,000 sends.
+Figures are ratios within one run; nothing here asserts on wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "RESOURCE_PREFIX": "wx-bench",
+        "QUIET_HOURS": "off",
+    }
+)
+for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "WECHAT_API_BASE"):
+    os.environ.pop(_key, None)
+
+SEND = "cgi-bin/message/template/send"
+
+
+def _spawn(args: list[str], url: str) -> subprocess.Popen:
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            requests.get(url, timeout=0.5)
+            return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{args} did not start")
+
+
+def start_services() -> list[subprocess.Popen]:
+    """moto and the WeChat sandbox in their own processes, so that their CPU does not share
+    this process's GIL with the worker being measured (as in AWS, where they are remote)."""
+    from functions.core.config import load_settings
+    from infra.local.provision import provision
+    from infra.local.stack import free_port
+
+    moto_port, sandbox_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    moto = _spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], endpoint)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    provision(endpoint, os.environ["RESOURCE_PREFIX"])
+    s = load_settings()
+    code = (
+        "import sys, threading; from infra.local.sandbox import Sandbox; "
+        "Sandbox('127.0.0.1', int(sys.argv[1]), *sys.argv[2:]).start(); threading.Event().wait()"
+    )
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    args = [s.wechat_app_id, s.wechat_app_secret, s.wechat_token]
+    sandbox = _spawn([sys.executable, "-c", code, str(sandbox_port), *args], f"{sandbox_url}/sandbox/calls")
+    os.environ["WECHAT_API_BASE"] = sandbox_url
+    return [moto, sandbox]
+
+
+def sandbox_calls(api: str) -> int:
+    calls = requests.get(f"{os.environ['WECHAT_API_BASE']}/sandbox/calls", timeout=5).json()["calls"]
+    return int(calls.get(api, 0))
+
+
+def worker_runtime():
+    """The event runtime over an app holding only the notifications blueprint."""
+    import boto3
+    from chalice import Chalice
+
+    from functions.core.config import resource_name
+    from functions.notifications.handlers import blueprint
+    from infra.local.runtime import EventRuntime
+
+    app = Chalice(app_name="bench-notifications")
+    app.register_blueprint(blueprint)
+    runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+    return runtime, runtime.consumers["notification_worker"]
+
+
+def queue(n: int, tag: str) -> list[str]:
+    from functions.notifications.domain import notify
+
+    def one(i: int) -> str:
+        return notify(
+            f"o-bench-{tag}-{i % 500}",
+            "shipment_status",
+            {"thing1": f"Parcel {i}", "time2": "2024-05-01 10:00"},
+            notification_id=f"bench-{tag}-{i}",
+        )
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def run(n: int, threads: int, tag: str) -> dict[str, float]:
+    from functions.core.config import reset_settings
+    from functions.notifications.domain import get_notification
+
+    os.environ["NOTIFY_THREADS"] = str(threads)
+    reset_settings()
+    runtime, consumer = worker_runtime()
+    ids = queue(n, tag)
+    sends_before, tokens_before = sandbox_calls(SEND), sandbox_calls("cgi-bin/stable_token")
+    started = time.perf_counter()
+    idle = 0
+    while idle < 3:  # the queue looked empty three polls in a row
+        idle = idle + 1 if runtime.poll_once(consumer, wait_s=0) == 0 else 0
+    elapsed = time.perf_counter() - started
+    sends = sandbox_calls(SEND) - sends_before
+    tokens = sandbox_calls("cgi-bin/stable_token") - tokens_before
+    sample = [get_notification(i)["status"] for i in ids[:: max(1, n // 50)]]
+    assert set(sample) == {"sent"}, sample
+    return {"n": n, "seconds": elapsed, "rate": n / elapsed, "sends": sends, "token_calls": tokens}
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", "5000")))
+    parser.add_argument("--sequential-n", type=int, default=None, help="default: min(n, 1000)")
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=8, help="NOTIFY_THREADS of the parallel run")
+    args = parser.parse_args(argv)
+    sequential_n = args.sequential_n or min(args.n, 1000)
+
+    processes = start_services()
+    try:
+        # Every template send answers after latency_ms.
+        fault = {"api": SEND, "delay_ms": args.latency_ms, "count": -1}
+        requests.post(
+            f"{os.environ['WECHAT_API_BASE']}/sandbox/faults", json=fault, timeout=5
+        ).raise_for_status()
+        results = {
+            "sequential": run(sequential_n, 1, "seq"),
+            "parallel": run(args.n, args.threads, "par"),
+        }
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+
+    seq, par = results["sequential"], results["parallel"]
+    sends = seq["sends"] + par["sends"]
+    token_calls = seq["token_calls"] + par["token_calls"]
+    print(f"WeChat latency {args.latency_ms} ms per template send; one poller (one Lambda instance)")
+    print(
+        f"sequential sender (1 thread): {seq['n']:>6} in {seq['seconds']:7.1f} s = {seq['rate']:7.1f} msg/s"
+    )
+    print(
+        f"worker ({args.threads} threads):         {par['n']:>6} in {par['seconds']:7.1f} s = {par['rate']:7.1f} msg/s"
+    )
+    print(f"speed-up: {par['rate'] / seq['rate']:.1f}x")
+    print(
+        f"stable_token calls: {token_calls} for {sends} sends = "
+        f"{token_calls * 10000 / max(1, sends):.1f} per 10,000 sends"
+    )
+    return results
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
