@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core import wechat
 from functions.core.errors import AppError, BadRequest, Unauthorized
 from functions.core.session import issue_token
 from functions.customers.domain import get_customer
@@ -25,6 +24,8 @@ def sign_in(code: str) -> dict[str, str]:
         raise BadRequest("query parameter `code` is required", code="missing_code")
     if len(code) > MAX_CODE_LENGTH:
         raise BadRequest("`code` is too long", code="invalid_code")
+    from functions.core import wechat  # lazily: the callback path never needs `requests`
+
     try:
         openid = wechat.oauth_openid(code)
     except wechat.WeChatError as error:

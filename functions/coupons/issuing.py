@@ -168,12 +168,10 @@ def issue_coupon(campaign: Campaign, openid: str, source: str, issue_key: str | 
     order = [
         k for k in random.sample(range(campaign.shards), campaign.shards) if k not in campaign.full_shards
     ]
-    full: list[int] = []
     for shard in order:
         result = _try_shard(campaign, openid, source, issue_key, shard)
         if result is not None:
             return result
-        full.append(shard)
         _remember_full(campaign, shard)
     if issue_key is not None:
         existing = _issued_for_key(campaign.campaign_id, issue_key)
@@ -240,7 +238,7 @@ def _try_shard(
             )
         if reasons.get("shard") == "ConditionalCheckFailed":
             return None
-        if any(code == "TransactionConflict" for code in reasons.values()):
+        if "TransactionConflict" in reasons.values():
             # Another transaction held one of the items (a hot counter in AWS): back off, retry.
             time.sleep(random.uniform(0, 0.02 * (2**attempt)))
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pynamodb.exceptions import UpdateError
+
 from functions.core import clock
 from functions.notifications.models import HistoryEntry, NotificationRow
 
@@ -13,13 +15,19 @@ def mark_delivery(msgid: str, status: str) -> bool:
     found = False
     for row in NotificationRow.by_msgid.query(f"MSGID#{msgid}"):
         found = True
-        row.update(
-            actions=[
-                NotificationRow.status.set(outcome),
-                NotificationRow.updated_at.set(at),
-                NotificationRow.history.set(
-                    NotificationRow.history.append([HistoryEntry(at=at, status=outcome)])
-                ),
-            ]
-        )
+        try:
+            row.update(
+                actions=[
+                    NotificationRow.status.set(outcome),
+                    NotificationRow.updated_at.set(at),
+                    NotificationRow.history.set(
+                        NotificationRow.history.append([HistoryEntry(at=at, status=outcome)])
+                    ),
+                ],
+                # WeChat may report twice: history keeps the outcome once.
+                condition=NotificationRow.status != outcome,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
     return found

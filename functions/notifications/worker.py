@@ -340,7 +340,11 @@ def _finish(
         ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    return _update(notification_id, actions, NotificationRow.status == "sending") is not None
+    finished = _update(notification_id, actions, NotificationRow.status == "sending") is not None
+    if finished and (status == "sent" or status.startswith("failed:")):
+        # The failure-rate alarm (infra/template.py) counts these lines.
+        log.info("notification_outcome=%s id=%s", status.split(":")[0], notification_id)
+    return finished
 
 
 def _update(notification_id: str, actions: list, condition: Any) -> NotificationRow | None:

@@ -15,8 +15,7 @@ counter at 10 but 11-14 booking rows. So every race test would test moto, not ou
 undoing item by item if an apply step fails, and honours ClientRequestToken (a botocore retry
 of a transaction that had committed answers success instead of applying twice). Only the
 process that runs the moto server needs it (`make run` and the test fixtures). It marks the
-handler `serialized`, so tests/callback/moto_serial.py and tests/coupons/moto_atomic.py
-(earlier copies of the same idea) leave it alone.
+handler `serialized`, so older per-test copies of the same idea leave it alone.
 """
 
 from __future__ import annotations

@@ -379,6 +379,11 @@ def report_template_delivery(callback_url: str, state: SandboxState, openid: str
         logging.getLogger("sandbox").info("delivery report not delivered: %s", error)
 
 
+class _SandboxServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of concurrent senders overflows the default backlog of 5
+
+
 class Sandbox:
     def __init__(
         self,
@@ -391,8 +396,7 @@ class Sandbox:
     ):
         self.state = SandboxState(app_id, app_secret, callback_token, callback_url)
         handler = type("BoundSandboxHandler", (SandboxHandler,), {"state": self.state})
-        self.server = ThreadingHTTPServer((host, port), handler)
-        self.server.daemon_threads = True
+        self.server = _SandboxServer((host, port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="wechat-sandbox", daemon=True)
 
     @property

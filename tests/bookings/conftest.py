@@ -59,6 +59,7 @@ def _reset_connections() -> None:
     from pynamodb.models import Model
 
     from functions.bookings import txn
+    from functions.core import aws as aws_clients
 
     pending = list(Model.__subclasses__())
     while pending:
@@ -66,6 +67,7 @@ def _reset_connections() -> None:
         pending.extend(model.__subclasses__())
         model._connection = None
     txn._connection.cache_clear()
+    aws_clients.reset_clients()
 
 
 @pytest.fixture
@@ -76,11 +78,15 @@ def patient_dynamodb(aws: str) -> Iterator[None]:
     (infra/local/moto_patches.py) and shares the GIL with the racing client threads, so with
     200 of them a request can queue for more than the 2 s read timeout the app uses against
     AWS. A timeout here would test the laptop, not the invariant."""
+    from botocore.config import Config
+
+    from functions.core import aws as aws_clients
     from functions.core.models import TableMeta
 
-    saved = (TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds)
+    saved = (TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds, aws_clients.CLIENT_CONFIG)
     TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds = 10, 60
+    aws_clients.CLIENT_CONFIG = Config(connect_timeout=10, read_timeout=60)
     _reset_connections()
     yield
-    TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds = saved
+    TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds, aws_clients.CLIENT_CONFIG = saved
     _reset_connections()

@@ -57,7 +57,9 @@ def test_a_booking_takes_one_place_and_confirms_by_template_message(client, make
     assert remaining(slot_id) == 2
     # And it is in my bookings
     mine = client.http.get("/bookings", headers=headers(me)).json_body
-    assert [(b["booking_id"], b["order_id"], b["status"]) for b in mine] == [(booking_id, "SO-1001", "confirmed")]
+    assert [(b["booking_id"], b["order_id"], b["status"]) for b in mine] == [
+        (booking_id, "SO-1001", "confirmed")
+    ]
     # And a confirmation is queued with WeChat-sized fields
     queued = notification(f"booking-{booking_id}-confirmed")
     assert queued is not None and queued["openid"] == me and queued["kind"] == "booking_confirmed"
@@ -199,7 +201,9 @@ def test_customers_see_and_change_only_their_own_bookings(client, make_slots):
         ),
     ):
         assert (response.status_code, response.json_body["error"]) == (404, "booking_not_found")
-    assert client.http.get(f"/bookings/{booking_id}", headers=headers(owner)).json_body["status"] == "confirmed"
+    assert (
+        client.http.get(f"/bookings/{booking_id}", headers=headers(owner)).json_body["status"] == "confirmed"
+    )
     assert (remaining(slot_id), remaining(other_slot)) == (4, 5)
 
 

@@ -49,7 +49,12 @@ def test_redefining_a_window_updates_it_and_keeps_what_is_booked(client, admin_h
     area, day = uid("area"), days_ahead(3)
     put_slots(client, admin_headers, area, day, [{"window": "09:00-12:00", "capacity": 2}])
     slot_id = f"{area}|{day}|09:00-12:00"
-    assert client.http.post("/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))).status_code == 201
+    assert (
+        client.http.post(
+            "/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))
+        ).status_code
+        == 201
+    )
     # When ops raise the capacity
     response = put_slots(client, admin_headers, area, day, [{"window": "09:00-12:00", "capacity": 6}])
     # Then the booking still counts
@@ -77,7 +82,9 @@ def test_lowering_capacity_below_booked_is_refused_and_changes_nothing(client, a
     slot_id = f"{area}|{day}|09:00-12:00"
     for _ in range(2):
         assert (
-            client.http.post("/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))).status_code
+            client.http.post(
+                "/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))
+            ).status_code
             == 201
         )
     # When ops lower it to 1 while also changing the other window in the same request
@@ -102,22 +109,55 @@ def test_lowering_capacity_below_booked_is_refused_and_changes_nothing(client, a
     "body, code",
     [
         ({"date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]}, "invalid_area"),
-        ({"area": "a|b", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]}, "invalid_area"),
-        ({"area": "A", "date": "2030-02-30", "windows": [{"window": "09:00-12:00", "capacity": 1}]}, "invalid_date"),
-        ({"area": "A", "date": "30-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]}, "invalid_date"),
+        (
+            {"area": "a|b", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]},
+            "invalid_area",
+        ),
+        (
+            {"area": "A", "date": "2030-02-30", "windows": [{"window": "09:00-12:00", "capacity": 1}]},
+            "invalid_date",
+        ),
+        (
+            {"area": "A", "date": "30-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]},
+            "invalid_date",
+        ),
         ({"area": "A", "date": "2030-01-01", "windows": []}, "invalid_windows"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "9-12", "capacity": 1}]}, "invalid_window"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "12:00-09:00", "capacity": 1}]}, "invalid_window"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "25:00-26:00", "capacity": 1}]}, "invalid_window"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": -1}]}, "invalid_capacity"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1.5}]}, "invalid_capacity"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": True}]}, "invalid_capacity"),
-        ({"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": "3"}]}, "invalid_capacity"),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "9-12", "capacity": 1}]},
+            "invalid_window",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "12:00-09:00", "capacity": 1}]},
+            "invalid_window",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "25:00-26:00", "capacity": 1}]},
+            "invalid_window",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": -1}]},
+            "invalid_capacity",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1.5}]},
+            "invalid_capacity",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": True}]},
+            "invalid_capacity",
+        ),
+        (
+            {"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": "3"}]},
+            "invalid_capacity",
+        ),
         (
             {
                 "area": "A",
                 "date": "2030-01-01",
-                "windows": [{"window": "09:00-12:00", "capacity": 1}, {"window": "09:00-12:00", "capacity": 2}],
+                "windows": [
+                    {"window": "09:00-12:00", "capacity": 1},
+                    {"window": "09:00-12:00", "capacity": 2},
+                ],
             },
             "duplicate_window",
         ),
@@ -134,7 +174,9 @@ def test_bad_definitions_are_refused_and_store_nothing(client, admin_headers, bo
 
 
 def test_admin_key_and_customer_token_are_required(client):
-    body = json.dumps({"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]})
+    body = json.dumps(
+        {"area": "A", "date": "2030-01-01", "windows": [{"window": "09:00-12:00", "capacity": 1}]}
+    )
     wrong_key = {"X-Api-Key": "nope", "Content-Type": "application/json"}
     assert client.http.put("/admin/slots", headers=wrong_key, body=body).status_code == 401
     assert client.http.get("/slots?area=A&from=2030-01-01&to=2030-01-02").status_code == 401

@@ -55,7 +55,9 @@ class BookingMachine(RuleBasedStateMachine):
     def active_orders(self) -> set[str]:
         return {order for _, order, s in self.model.values() if s is not None}
 
-    @rule(target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3))
+    @rule(
+        target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3)
+    )
     def book(self, customer, slot, order):
         from functions.bookings import domain
 
@@ -96,7 +98,9 @@ class BookingMachine(RuleBasedStateMachine):
         if expected == "ok":
             self.model[booking_id] = (openid, order_id, target)
 
-    @rule(target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3))
+    @rule(
+        target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3)
+    )
     def book_more(self, customer, slot, order):
         # Booking is drawn twice as often as the other calls, so slots fill up.
         return self.book(customer, slot, order)

@@ -1,4 +1,4 @@
-"""Fixtures for the coupon tests: an atomic moto, stores with POS secrets, campaigns, signing."""
+"""Fixtures for the coupon tests: stores with POS secrets, campaigns, signing."""
 
 from __future__ import annotations
 
@@ -11,14 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
-from tests.coupons import moto_atomic
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _atomic_moto() -> None:
-    # moto's transactions are not isolated across threads (see moto_atomic); AWS's are.
-    moto_atomic.install()
 
 
 def uid(prefix: str) -> str:

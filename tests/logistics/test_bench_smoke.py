@@ -1,37 +1,14 @@
-"""The logistics benchmark keeps working (tiny N, in a fresh process with its own moto)."""
+"""The logistics benchmark keeps working (tiny N, on this test process's moto server)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-import pytest
-
-from tests.conftest import ROOT
+from tests.perf import bench_logistics
 
 
-@pytest.mark.slow
-def test_bench_logistics_runs_and_a_repush_writes_nothing():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST", "RESOURCE_PREFIX"))}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.perf.bench_logistics",
-            "--shipments",
-            "3",
-            "--repushes",
-            "6",
-            "--events",
-            "4",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr + done.stdout
-    repush = next(line for line in done.stdout.splitlines() if line.startswith("repush"))
-    assert "{'Query': 6}" in repush
+def test_bench_logistics_runs_and_a_repush_writes_nothing(aws):
+    results = bench_logistics.run(shipments=2, repushes=4, events=4, own_aws=False)
+    assert "repush" in bench_logistics.report(results)
+    assert results["repush"]["dynamodb_writes"] == 0
+    assert results["repush"]["detail"] == {"Query": 4}  # one Query per re-push, nothing else
+    assert results["first_push"]["dynamodb_writes"] == 4 + 2  # one put per event, status, announced
+    assert results["status_change"]["dynamodb_writes"] == 3

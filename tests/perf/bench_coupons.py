@@ -3,7 +3,7 @@
     .venv/bin/python -m tests.perf.bench_coupons [--n 400] [--threads 16]
 
 Starts its own moto server (DynamoDB serialised and transactions made atomic, as in the tests:
-tests/coupons/moto_atomic.py) and calls the domain functions the handlers call, from
+infra/local/moto_patches.py) and calls the domain functions the handlers call, from
 --threads threads. The baseline is a raw conditional UpdateItem (one item, ADD) against the same
 server in the same run; every figure is also printed as a ratio to it, with the DynamoDB calls
 per operation (counted around botocore). moto serialises every request, so sharding cannot
@@ -57,10 +57,10 @@ def start_moto() -> object:
 
     from infra.local.provision import provision
     from infra.local.stack import free_port
-    from tests.coupons import moto_atomic
+    from infra.local import moto_patches
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_atomic.install()
+    moto_patches.apply()
     port = free_port()
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     moto.start()

@@ -43,6 +43,26 @@ class CallCounter:
 
         botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
 
+    def attach_existing(self) -> None:
+        """Also count on the clients that exist already (when run inside a test process)."""
+        from functions.core.aws import client
+        from functions.logistics.models import ShipmentEventRow, ShipmentRow
+        from functions.orders import domain
+        from functions.orders.models import OrderRow, PurchaseLineRow
+
+        clients = [
+            m._get_connection().connection.client
+            for m in (ShipmentRow, ShipmentEventRow, OrderRow, PurchaseLineRow)
+        ]
+        clients += [domain._connection().client, client("sqs")]
+        for existing in {id(c): c for c in clients}.values():
+            service = existing.meta.service_model.service_name
+            existing.meta.events.register(
+                f"before-call.{service}.*",
+                lambda model, service=service, **_: self.calls.update([f"{service}:{model.name}"]),
+                unique_id=f"bench-count-{id(self)}-{service}",
+            )
+
     def snapshot(self) -> Counter[str]:
         return Counter(self.calls)
 
@@ -64,10 +84,12 @@ def start_aws(prefix: str) -> Any:
 
     from moto.server import ThreadedMotoServer
 
+    from infra.local import moto_patches
     from infra.local.provision import provision
     from infra.local.stack import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_patches.apply()  # the same linearizable DynamoDB as `make run` and the tests
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -97,10 +119,15 @@ def per_push(counts: Counter[str], pushes: int) -> dict[str, float]:
     }
 
 
-def run(shipments: int = 100, repushes: int = 1000, events: int = 20) -> dict[str, Any]:
+def run(shipments: int = 100, repushes: int = 1000, events: int = 20, own_aws: bool = True) -> dict[str, Any]:
+    """own_aws=False runs on the moto server the environment already points at (the smoke test)."""
     counter = CallCounter()
-    counter.install()
-    server = start_aws(f"wx-bench{os.getpid()}")
+    server = None
+    if own_aws:
+        counter.install()
+        server = start_aws(f"wx-bench{os.getpid()}")
+    else:
+        counter.attach_existing()
     try:
         from chalice.test import Client
 
@@ -184,7 +211,8 @@ def run(shipments: int = 100, repushes: int = 1000, events: int = 20) -> dict[st
         results["baseline_query_per_s"] = repushes / (time.perf_counter() - started)
         return results
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
 
 
 def report(results: dict[str, Any]) -> str:

@@ -1,0 +1,144 @@
+"""End to end over HTTP against `make run`: sign in, ops define slots, list, book, reschedule,
+cancel, and the day-before reminder job; the WeChat sandbox receives each message once."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
+
+
+def wait_for(predicate, timeout: float = 60, every: float = 0.3):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
+
+
+def test_a_customer_books_moves_and_cancels_and_hears_about_each_step(stack, tmp_path: Path):
+    url = stack.url
+    openid = f"o-e2e-{uuid.uuid4().hex[:8]}"
+    # Given a signed-in customer (WeChat OAuth through the sandbox)
+    signed_in = requests.get(f"{url}/auth/wechat", params={"code": f"openid:{openid}"}, timeout=10)
+    assert signed_in.status_code == 200, signed_in.text
+    me = {"Authorization": f"Bearer {signed_in.json()['token']}", "Content-Type": "application/json"}
+    # And ops opened two windows in an area, three days ahead
+    area = f"e2e-{uuid.uuid4().hex[:8]}"
+    day = (date.today() + timedelta(days=3)).isoformat()
+    defined = requests.put(
+        f"{url}/admin/slots",
+        headers=ADMIN,
+        data=json.dumps(
+            {
+                "area": area,
+                "date": day,
+                "windows": [
+                    {"window": "09:00-12:00", "capacity": 2},
+                    {"window": "13:00-17:00", "capacity": 1},
+                ],
+            }
+        ),
+        timeout=10,
+    )
+    assert defined.status_code == 200, defined.text
+
+    # When the customer lists the slots
+    listed = requests.get(
+        f"{url}/slots", headers=me, params={"area": area, "from": day, "to": day}, timeout=10
+    )
+    assert listed.status_code == 200, listed.text
+    morning, afternoon = (s["slot_id"] for s in listed.json())
+    # And books the morning for an order (the H5 page sends an Idempotency-Key, and retries)
+    body = {
+        "slot_id": morning,
+        "order_id": f"SO-{openid}",
+        "address": "北京市朝阳区建国路1号",
+        "phone": "13800138000",
+    }
+    booked = [
+        requests.post(
+            f"{url}/bookings", headers={**me, "Idempotency-Key": "h5-1"}, data=json.dumps(body), timeout=10
+        )
+        for _ in range(2)
+    ]
+    assert [b.status_code for b in booked] == [201, 201]
+    assert booked[0].json() == booked[1].json()
+    booking_id = booked[0].json()["booking_id"]
+    # And moves it to the afternoon, then cancels it (twice: a double tap)
+    moved = requests.post(
+        f"{url}/bookings/{booking_id}/reschedule",
+        headers=me,
+        data=json.dumps({"slot_id": afternoon}),
+        timeout=10,
+    )
+    assert moved.status_code == 200 and moved.json()["slot_id"] == afternoon
+    for _ in range(2):
+        cancelled = requests.delete(f"{url}/bookings/{booking_id}", headers=me, timeout=10)
+        assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    # Then every place is free again
+    after = requests.get(
+        f"{url}/slots", headers=me, params={"area": area, "from": day, "to": day}, timeout=10
+    )
+    assert [s["remaining"] for s in after.json()] == [2, 1]
+    # And the customer got exactly one template message per step (the queue does not keep order)
+    messages = wait_for(lambda: len(stack.sandbox_messages(openid)) >= 3 and stack.sandbox_messages(openid))
+    assert sorted(m["data"]["thing1"]["value"] for m in messages) == sorted(
+        ["预约已确认", "预约已改期", "预约已取消"]
+    )
+    time.sleep(1.5)
+    assert len(stack.sandbox_messages(openid)) == 3
+
+
+def test_ops_run_the_reminder_job_for_a_date_and_rerunning_sends_nothing_twice(stack, tmp_path: Path):
+    url = stack.url
+    openid = f"o-e2e-{uuid.uuid4().hex[:8]}"
+    token = requests.get(f"{url}/auth/wechat", params={"code": f"openid:{openid}"}, timeout=10).json()[
+        "token"
+    ]
+    me = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    area = f"e2e-{uuid.uuid4().hex[:8]}"
+    day = date.today() + timedelta(days=4)
+    requests.put(
+        f"{url}/admin/slots",
+        headers=ADMIN,
+        data=json.dumps(
+            {"area": area, "date": day.isoformat(), "windows": [{"window": "09:00-12:00", "capacity": 1}]}
+        ),
+        timeout=10,
+    ).raise_for_status()
+    body = {
+        "slot_id": f"{area}|{day.isoformat()}|09:00-12:00",
+        "order_id": f"SO-{openid}",
+        "address": "广州市天河区1号",
+        "phone": "13800138000",
+    }
+    assert requests.post(f"{url}/bookings", headers=me, data=json.dumps(body), timeout=10).status_code == 201
+    # When ops run the daily job for the day before the slot, twice
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"date": (day - timedelta(days=1)).isoformat()}))
+    first = json.loads(stack.invoke("booking_reminders", str(event)).strip().splitlines()[-1])
+    second = json.loads(stack.invoke("booking_reminders", str(event)).strip().splitlines()[-1])
+    # Then the reminder went out once
+    assert first["reminded"] >= 1 and second["reminded"] == 0
+    reminders = wait_for(
+        lambda: [m for m in stack.sandbox_messages(openid) if m["data"]["thing1"]["value"] == "明天上门服务"]
+    )
+    assert len(reminders) == 1
+    time.sleep(1.5)
+    assert (
+        len([m for m in stack.sandbox_messages(openid) if m["data"]["thing1"]["value"] == "明天上门服务"])
+        == 1
+    )
