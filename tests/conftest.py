@@ -48,24 +48,11 @@ def _reset_cached_clients() -> None:
 @pytest.fixture(scope="session")
 def aws() -> Iterator[str]:
     """A moto server with every table and queue of infra/data.yaml; yields its endpoint."""
-    import logging
+    from infra.local.stack import free_port, start_embedded_aws
 
-    from moto.server import ThreadedMotoServer
-
-    from infra.local.provision import provision
-    from infra.local.stack import free_port
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    from infra.local import moto_patches
-
-    moto_patches.apply()  # DynamoDB must stay linearizable under concurrent requests
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    server = start_embedded_aws(free_port(), os.environ["RESOURCE_PREFIX"])
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
     _reset_cached_clients()
-    provision(endpoint, os.environ["RESOURCE_PREFIX"])
     yield endpoint
     server.stop()
 

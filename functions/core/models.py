@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+
 from functions.core.config import resource_name
 
 
@@ -21,3 +24,25 @@ class TableMeta:
 def table_name(logical: str) -> str:
     """Physical table name, e.g. `wx-local-customers` (see infra/data.yaml)."""
     return resource_name(logical)
+
+
+class Gsi1(GlobalSecondaryIndex):
+    """Every table's first generic index (gsi1pk, gsi1sk); see infra/data.yaml."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    """Every table's second generic index (gsi2pk, gsi2sk)."""
+
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)

@@ -13,22 +13,12 @@
 from __future__ import annotations
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import Gsi1, TableMeta, table_name
 
 SHIPMENT = "SHIPMENT"
 EVENT_PREFIX = "EVENT#"
-
-
-class ByCustomer(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
 
 
 class ShipmentRow(Model):
@@ -55,7 +45,7 @@ class ShipmentRow(Model):
     updated_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
-    by_customer = ByCustomer()
+    by_customer = Gsi1()
 
 
 class ShipmentEventRow(Model):

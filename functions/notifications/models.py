@@ -19,30 +19,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import Gsi1, Gsi2, TableMeta, table_name
 
 NOTIFICATION = "N"
-
-
-class ByMsgId(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True)
-    gsi1sk = UnicodeAttribute(range_key=True)
-
-
-class ByOpenId(GlobalSecondaryIndex):
-    class Meta:
-        index_name = "gsi2"
-        projection = AllProjection()
-
-    gsi2pk = UnicodeAttribute(hash_key=True)
-    gsi2sk = UnicodeAttribute(range_key=True)
 
 
 class HistoryEntry(MapAttribute):
@@ -76,8 +57,8 @@ class NotificationRow(Model):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
-    by_msgid = ByMsgId()
-    by_openid = ByOpenId()
+    by_msgid = Gsi1()
+    by_openid = Gsi2()
 
 
 CAPS = "CAPS"

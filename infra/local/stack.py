@@ -44,6 +44,23 @@ def load_app(spec: str = "app:app") -> Any:
     return getattr(importlib.import_module(module_name), attr or "app")
 
 
+def start_embedded_aws(port: int, prefix: str) -> Any:
+    """Start a moto server on 127.0.0.1:`port`, point AWS_ENDPOINT_URL at it and create every
+    table and queue of infra/data.yaml through CloudFormation. Returns the server."""
+    from moto.server import ThreadedMotoServer
+
+    from infra.local import moto_patches
+    from infra.local.provision import provision
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_patches.apply()  # DynamoDB must stay linearizable under concurrent requests
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    provision(os.environ["AWS_ENDPOINT_URL"], prefix)
+    return server
+
+
 class LocalStack:
     def __init__(
         self,
@@ -64,20 +81,9 @@ class LocalStack:
         self.runtime: Any = None
 
     def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         env = local_environment(self.moto_port)
         os.environ.update(env)
-        from infra.local import moto_patches
-
-        moto_patches.apply()  # DynamoDB must stay linearizable under concurrent requests
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
-        self.moto.start()
-
-        from infra.local.provision import provision
-
-        provision(env["AWS_ENDPOINT_URL"], env["RESOURCE_PREFIX"])
+        self.moto = start_embedded_aws(self.moto_port, env["RESOURCE_PREFIX"])
 
         if not os.environ.get("WECHAT_API_BASE"):
             from functions.core.config import load_settings

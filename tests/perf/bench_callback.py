@@ -17,7 +17,6 @@ Figures are ratios within one run; nothing here asserts on wall-clock time.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import subprocess
@@ -63,19 +62,9 @@ def count_aws_calls() -> None:
 
 
 def start_moto() -> object:
-    from moto.server import ThreadedMotoServer
+    from infra.local.stack import free_port, start_embedded_aws
 
-    from infra.local.provision import provision
-    from infra.local.stack import free_port
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    provision(endpoint, os.environ["RESOURCE_PREFIX"])
-    return moto
+    return start_embedded_aws(free_port(), os.environ["RESOURCE_PREFIX"])
 
 
 def pct(values: list[float], p: float) -> float:

@@ -14,7 +14,6 @@ README turns the per-operation write units into AWS partition limits.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import threading
 import time
@@ -53,21 +52,9 @@ def count_aws_calls() -> None:
 
 
 def start_moto() -> object:
-    from moto.server import ThreadedMotoServer
+    from infra.local.stack import free_port, start_embedded_aws
 
-    from infra.local.provision import provision
-    from infra.local.stack import free_port
-    from infra.local import moto_patches
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_patches.apply()
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    provision(endpoint, os.environ["RESOURCE_PREFIX"])
-    return moto
+    return start_embedded_aws(free_port(), os.environ["RESOURCE_PREFIX"])
 
 
 def run(n: int, threads: int, op: Callable[[int], str]) -> tuple[float, Counter[str], Counter[str]]:

@@ -80,22 +80,9 @@ def start_aws(prefix: str) -> Any:
             "QUIET_HOURS": "off",
         }
     )
-    import logging
+    from infra.local.stack import free_port, start_embedded_aws
 
-    from moto.server import ThreadedMotoServer
-
-    from infra.local import moto_patches
-    from infra.local.provision import provision
-    from infra.local.stack import free_port
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_patches.apply()  # the same linearizable DynamoDB as `make run` and the tests
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-    provision(os.environ["AWS_ENDPOINT_URL"], prefix)
-    return server
+    return start_embedded_aws(free_port(), prefix)
 
 
 def history(n: int, final_state: str = "0") -> list[tuple[str, str, str | None]]:
