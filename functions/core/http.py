@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -31,9 +32,20 @@ def error_response(error: AppError) -> Response:
 def error_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """The one place where domain errors become HTTP responses."""
     try:
-        return get_response(event)
+        response = get_response(event)
     except AppError as error:
         return error_response(error)
+    return _chalice_error_as_ours(response)
+
+
+def _chalice_error_as_ours(response: Response) -> Response:
+    """Chalice's own refusals (415 content type, 500, ...) say {"Code", "Message"}: reshape
+    them into our {"error", "message"} so that every error looks the same to callers."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and set(body) == {"Code", "Message"}:
+        code = re.sub(r"(?<!^)(?=[A-Z])", "_", str(body["Code"])).lower()
+        response.body = {"error": code, "message": str(body["Message"])}
+    return response
 
 
 def raw_body(request: Request, limit: int = MAX_JSON_BYTES) -> bytes:

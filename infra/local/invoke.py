@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
 
-from infra.local.stack import ENV_FILE, load_app
+from infra.local.stack import ENV_FILE, configure_logging, load_app
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--app", default=os.environ.get("APP", "app:app"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    configure_logging()
     if not ENV_FILE.exists():
         print("the local stack is not running: start it with `make run`", file=sys.stderr)
         return 2

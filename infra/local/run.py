@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import sys
 import threading
 
-from infra.local.stack import LocalStack
+from infra.local.stack import LocalStack, configure_logging
 
 
 def main() -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     port = int(os.environ.get("PORT", "8000"))
     moto_port = int(os.environ.get("MOTO_PORT", "5000"))
     sandbox_port = int(os.environ.get("SANDBOX_PORT", "9000"))

@@ -17,6 +17,12 @@ RUN_DIR = Path(os.environ.get("LOCAL_RUN_DIR") or ROOT / ".run")
 ENV_FILE = RUN_DIR / "env.json"
 
 
+def configure_logging() -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("botocore", "pynamodb", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import requests
 
-from tests.callback.wechat_sim import WeChat, sha1_sign
+from infra.local.wechat_sim import WeChat, sha1_sign
 
 ADMIN = {"X-Api-Key": "dev-admin-key"}
 sim = WeChat()  # `make run` uses the sandbox account's token, key and appid

@@ -11,8 +11,8 @@ from functions.callback.message import Message
 from functions.callback.xmlmsg import parse
 from functions.customers.domain import get_customer, touches
 from functions.stores.domain import UNKNOWN_STORE
+from infra.local.wechat_sim import WeChat, deliver
 from tests.callback.stories import counters, new_id, open_store, qr_scene
-from tests.callback.wechat_sim import WeChat, deliver
 
 sim = WeChat()
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from functions.callback import crypto
 from functions.callback.message import Message
 from functions.callback.xmlmsg import XmlRefused, parse, text_reply
-from tests.callback.wechat_sim import WeChat, sha1_sign
+from infra.local.wechat_sim import WeChat, sha1_sign
 
 sim = WeChat()
 # Characters XML 1.0 can carry (no control chars other than tab/newline/CR, no surrogates).

@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from functions.customers.models import CustomerRow
+from infra.local.wechat_sim import WeChat, deliver
 from tests.callback.stories import counters, new_id, open_store, qr_scene
-from tests.callback.wechat_sim import WeChat, deliver
 
 sim = WeChat()
 

@@ -10,8 +10,8 @@ from functions.callback import storage
 from functions.callback.message import Message
 from functions.callback.xmlmsg import parse
 from functions.customers.domain import get_customer
+from infra.local.wechat_sim import WeChat, cdata
 from tests.callback.stories import counters, new_id, open_store, qr_scene
-from tests.callback.wechat_sim import WeChat, cdata
 
 sim = WeChat()
 
@@ -133,7 +133,7 @@ def test_a_ciphertext_that_does_not_decrypt_is_400(client, scan):
     # Re-sign a garbage ciphertext with the right token: only the key is missing
     from urllib.parse import parse_qs, urlencode
 
-    from tests.callback.wechat_sim import sha1_sign
+    from infra.local.wechat_sim import sha1_sign
 
     query = {k: v[0] for k, v in parse_qs(path.split("?", 1)[1]).items()}
     garbage = "QUJD"  # base64 of 3 bytes: not a whole AES block

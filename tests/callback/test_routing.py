@@ -7,7 +7,7 @@ import pytest
 from functions.callback.message import Message
 from functions.callback.rules import RULES, route
 from functions.callback.xmlmsg import parse
-from tests.callback.wechat_sim import WeChat
+from infra.local.wechat_sim import WeChat
 
 sim = WeChat()
 

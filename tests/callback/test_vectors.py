@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from functions.callback import crypto
-from tests.callback.wechat_sim import WeChat, sha1_sign
+from infra.local.wechat_sim import WeChat, sha1_sign
 
 A = {
     "token": "spamtest",

@@ -79,7 +79,7 @@ def bench_latency(n: int, warmup: int) -> None:
     from functions.core.aws import client as aws_client
     from functions.core.config import resource_name
     from functions.stores.domain import decode_scene, put_store, register_scene
-    from tests.callback.wechat_sim import WeChat
+    from infra.local.wechat_sim import WeChat
 
     sim = WeChat()
     store_id = f"bench{uuid.uuid4().hex[:6]}"
