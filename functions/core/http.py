@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hmac
 import json
-import re
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 

@@ -122,22 +122,3 @@ def reminder_notification(day: date, openid: str, sku: str) -> dict[str, Any] | 
     from functions.reminders.job import notification_id
 
     return get_notification(notification_id(day.isoformat(), openid, sku))
-
-
-def serialize_moto_dynamodb() -> None:
-    """Make the in-process moto server apply one DynamoDB request at a time, as DynamoDB applies
-    each item write atomically. moto checks conditions and ADDs without a lock, so a race test
-    would otherwise test moto's lost updates rather than our conditional writes."""
-    from moto.dynamodb.responses import DynamoHandler
-
-    if getattr(DynamoHandler.call_action, "serialized", False):
-        return
-    lock = threading.RLock()
-    original = DynamoHandler.call_action
-
-    def call_action(self):  # type: ignore[no-untyped-def]
-        with lock:
-            return original(self)
-
-    call_action.serialized = True  # type: ignore[attr-defined]
-    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
