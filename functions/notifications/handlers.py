@@ -8,13 +8,16 @@ from chalice import Blueprint
 
 from functions.core.errors import BadRequest, NotFound
 from functions.core.http import query_params, require_admin
-from functions.notifications import domain, worker
+from functions.notifications import domain
 
 blueprint = Blueprint(__name__)
 
 
 @blueprint.on_sqs_message(queue="notifications", batch_size=10, name="notification_worker")
 def notification_worker(event: Any) -> dict[str, list[dict[str, str]]]:
+    # Imported here: the API function shares this module and never needs the WeChat client.
+    from functions.notifications import worker
+
     return worker.handle_batch(event.to_dict()["Records"])
 
 
