@@ -12,14 +12,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from functions.core.models import TableMeta
+from functions.core.models import transaction_connection
 
 KINDS = ("check", "delete", "put", "update")
 ATTEMPTS = 4
@@ -42,16 +40,6 @@ class Cancelled(Exception):
 
     def failed(self, label: str) -> bool:
         return self.reasons.get(label) == "ConditionalCheckFailed"
-
-
-@cache
-def _connection() -> Connection:
-    return Connection(
-        region=TableMeta.region,
-        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
-        read_timeout_seconds=TableMeta.read_timeout_seconds,
-        max_retry_attempts=TableMeta.max_retry_attempts,
-    )
 
 
 def update(
@@ -86,7 +74,7 @@ def run(ops: list[Op]) -> None:
     sent_order = [op for kind in KINDS for op in ops if op.kind == kind]
     for attempt in range(ATTEMPTS):
         try:
-            with TransactWrite(connection=_connection()) as transaction:
+            with TransactWrite(connection=transaction_connection()) as transaction:
                 for op in ops:
                     op.apply(transaction)
             return

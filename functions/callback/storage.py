@@ -11,30 +11,18 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactGet, TransactWrite
 
 from functions.callback.models import CallbackRecordRow
 from functions.core import clock
-from functions.core.models import TableMeta
+from functions.core.models import transaction_connection
 from functions.customers.models import PROFILE, CustomerRow
 from functions.stores.models import SCENE, STORE, SceneRow, StoreRow, scene_pk, store_pk
 
 RECORD_TTL_S = 24 * 3600  # WeChat retries within ~15 s; a day keeps late duplicates out too
 CONFLICT_RETRIES = 3
-
-
-@cache
-def connection() -> Connection:
-    return Connection(
-        region=TableMeta.region,
-        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
-        read_timeout_seconds=TableMeta.read_timeout_seconds,
-        max_retry_attempts=1,
-    )
 
 
 @dataclass(frozen=True)
@@ -48,7 +36,7 @@ class SceneTarget:
 
 def lookup_scene(scene: str, store_id: str) -> SceneTarget | None:
     """The registered scene and its store's welcome in one round trip, or None."""
-    with TransactGet(connection=connection()) as get:
+    with TransactGet(connection=transaction_connection(max_retry_attempts=1)) as get:
         scene_future = get.get(SceneRow, scene_pk(scene), SCENE)
         store_future = get.get(StoreRow, store_pk(store_id), STORE)
     try:
@@ -61,7 +49,7 @@ def lookup_scene(scene: str, store_id: str) -> SceneTarget | None:
 
 
 def first_store_of(openid: str) -> str | None:
-    with TransactGet(connection=connection()) as get:
+    with TransactGet(connection=transaction_connection(max_retry_attempts=1)) as get:
         future = get.get(CustomerRow, openid, PROFILE)
     try:
         return future.get().first_store_id
@@ -83,7 +71,7 @@ def commit_once(key: str, reply: str | None, effects: Callable[[TransactWrite], 
     fresh = CallbackRecordRow.id.does_not_exist() | (CallbackRecordRow.expiration < now)
     for attempt in range(CONFLICT_RETRIES):
         try:
-            with TransactWrite(connection=connection()) as transaction:
+            with TransactWrite(connection=transaction_connection(max_retry_attempts=1)) as transaction:
                 transaction.save(record, condition=fresh, return_values="ALL_OLD")  # item 0
                 effects(transaction)
             return reply

@@ -29,7 +29,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from functions.core.models import Gsi1, Gsi2, TableMeta, table_name
+from functions.core.models import Gsi1, Gsi2, TableMeta, table_name, transaction_connection
 
 
 class CampaignRow(Model):
@@ -152,7 +152,7 @@ class RedemptionRow(Model):
 
 def transaction() -> TransactWrite:
     # The rows share one table and one connection (with TableMeta's short timeouts).
-    return TransactWrite(connection=CouponRow._get_connection().connection)
+    return TransactWrite(connection=transaction_connection())
 
 
 def is_cancellation(error: TransactWriteError) -> bool:

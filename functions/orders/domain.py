@@ -14,16 +14,14 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from functions.core import clock, queues
 from functions.core.errors import Conflict
-from functions.core.models import TableMeta
+from functions.core.models import transaction_connection
 from functions.orders.models import OrderRow, PurchaseLineRow
 
 log = logging.getLogger(__name__)
@@ -132,7 +130,9 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         gsi1sk=data.purchased_at,
     )
     try:
-        with TransactWrite(connection=_connection(), client_request_token=request_id) as transaction:
+        with TransactWrite(
+            connection=transaction_connection(), client_request_token=request_id
+        ) as transaction:
             transaction.save(row, condition=OrderRow.pk.does_not_exist())
             for sku, qty in _quantities(data.items).items():
                 transaction.save(
@@ -183,17 +183,6 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
     _publish(order)
     return order, True
-
-
-@cache
-def _connection() -> Connection:
-    # Same short timeouts as the models; one client per container.
-    return Connection(
-        region=TableMeta.region,
-        connect_timeout_seconds=TableMeta.connect_timeout_seconds,
-        read_timeout_seconds=TableMeta.read_timeout_seconds,
-        max_retry_attempts=TableMeta.max_retry_attempts,
-    )
 
 
 def _quantities(items: list[dict[str, Any]]) -> dict[str, int]:

@@ -58,15 +58,15 @@ def headers(openid: str, **extra: str) -> dict[str, str]:
 def _reset_connections() -> None:
     from pynamodb.models import Model
 
-    from functions.bookings import txn
     from functions.core import aws as aws_clients
+    from functions.core.models import transaction_connection
 
     pending = list(Model.__subclasses__())
     while pending:
         model = pending.pop()
         pending.extend(model.__subclasses__())
         model._connection = None
-    txn._connection.cache_clear()
+    transaction_connection.cache_clear()
     aws_clients.reset_clients()
 
 

@@ -46,15 +46,15 @@ class CallCounter:
     def attach_existing(self) -> None:
         """Also count on the clients that exist already (when run inside a test process)."""
         from functions.core.aws import client
+        from functions.core.models import transaction_connection
         from functions.logistics.models import ShipmentEventRow, ShipmentRow
-        from functions.orders import domain
         from functions.orders.models import OrderRow, PurchaseLineRow
 
         clients = [
             m._get_connection().connection.client
             for m in (ShipmentRow, ShipmentEventRow, OrderRow, PurchaseLineRow)
         ]
-        clients += [domain._connection().client, client("sqs")]
+        clients += [transaction_connection().client, client("sqs")]
         for existing in {id(c): c for c in clients}.values():
             service = existing.meta.service_model.service_name
             existing.meta.events.register(
