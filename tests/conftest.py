@@ -114,6 +114,17 @@ def customer_headers(openid: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(openid)}", "Content-Type": "application/json"}
 
 
+def wait_for(predicate: Any, timeout: float = 60, every: float = 0.2) -> Any:
+    """Poll `predicate` until it returns something truthy; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return predicate()
+
+
 def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
     """Run a queue's consumer from the real app until the queue is empty; returns records handled."""
     import boto3

@@ -12,19 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import wait_for
+
 pytestmark = pytest.mark.e2e
 
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
-
-
-def wait_for(predicate, timeout: float = 60, every: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 def test_a_customer_books_moves_and_cancels_and_hears_about_each_step(stack, tmp_path: Path):

@@ -12,6 +12,8 @@ import uuid
 import pytest
 import requests
 
+from tests.conftest import wait_for
+
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
 
 
@@ -25,16 +27,6 @@ def signed(store_id: str, secret: str, payload: dict) -> tuple[dict[str, str], b
         "X-Timestamp": ts,
         "X-Signature": signature,
     }, body
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
 
 
 @pytest.mark.e2e

@@ -12,6 +12,7 @@ import pytest
 
 from infra.local.runtime import EventRuntime
 from infra.local.schedule import Schedule
+from tests.conftest import wait_for
 from tests.foundation import runtime_app
 
 
@@ -36,15 +37,6 @@ def make_queue(sqs, logical: str, max_receive: int = 2) -> tuple[str, str, calla
         },
     )["QueueUrl"]
     return url, dlq, lambda q: f"{q}-{suffix}"
-
-
-def wait_for(predicate, timeout: float = 15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def queue_depth(sqs, url: str) -> int:

@@ -15,18 +15,9 @@ import pytest
 import requests
 
 from functions.core.config import SANDBOX_TOKEN
+from tests.conftest import wait_for
 
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
-
-
-def _wait(predicate, timeout: float = 60, every: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 def _subscribe(stack, openid: str) -> None:
@@ -103,7 +94,7 @@ def test_a_due_purchase_is_reminded_once_over_http(stack, tmp_path: Path):
         timeout=10,
     )
     assert order.status_code in (200, 201), order.text
-    assert _wait(lambda: _indexed(stack, openid, sku, order_id, today)), "order event never indexed"
+    assert wait_for(lambda: _indexed(stack, openid, sku, order_id, today)), "order event never indexed"
     event_file = tmp_path / "event.json"
     event_file.write_text(json.dumps({"date": today}))
 
@@ -115,11 +106,11 @@ def test_a_due_purchase_is_reminded_once_over_http(stack, tmp_path: Path):
     out = stack.invoke("repurchase_reminders", str(event_file))
     assert json.loads(out.strip().splitlines()[-1]) == {"date": today, "shards": SHARDS}
     # Then the sandbox receives exactly one reminder for the customer
-    assert _wait(lambda: len(_reminders(stack, openid)) == 1, timeout=90), stack.output[-30:]
-    assert _wait(lambda: stats()["passes"] >= before + SHARDS)
+    assert wait_for(lambda: len(_reminders(stack, openid)) == 1, timeout=90), stack.output[-30:]
+    assert wait_for(lambda: stats()["passes"] >= before + SHARDS)
     # When ops runs it again
     stack.invoke("repurchase_reminders", str(event_file))
-    assert _wait(lambda: stats()["passes"] >= before + 2 * SHARDS)
+    assert wait_for(lambda: stats()["passes"] >= before + 2 * SHARDS)
     time.sleep(2)  # let anything a second run might have queued reach the sandbox
     # Then still exactly one
     assert len(_reminders(stack, openid)) == 1
