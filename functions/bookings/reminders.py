@@ -5,7 +5,8 @@ with that day's bookings, not with the table). Each booking is claimed with a co
 write - `reminded_for` set to the slot date on `status = confirmed AND date = <date> AND
 reminded_for <> <date>` - before its message is queued, so overlapping or repeated runs send
 nothing twice, and a booking cancelled or moved meanwhile gets no reminder. The message id is
-deterministic too ("booking-<id>-reminder-<date>"), so even a repeated notify is harmless.
+deterministic too ("booking-<id>-reminder-<date>"), so a repeated notify is harmless: a re-run
+repeats it for claimed bookings, which heals a run that died between its claim and its notify.
 """
 
 from __future__ import annotations
@@ -40,10 +41,13 @@ def send_day_before(today: date) -> dict[str, Any]:
     target = (today + timedelta(days=1)).isoformat()
     counts = {"date": target, "reminded": 0, "already": 0, "failed": 0}
     for row in BookingRow.by_day.query(f"DAY#{target}"):
-        if row.status != CONFIRMED or row.date != target or row.reminded_for == target:
+        if row.status != CONFIRMED or row.date != target:
             counts["already"] += 1
             continue
-        if not _claim(row, target):
+        if row.reminded_for == target or not _claim(row, target):
+            # Claimed by an earlier or overlapping run. notify() is idempotent by its id, so
+            # repeating it sends nothing twice and heals a run that died between claim and notify.
+            _send(row, target)
             counts["already"] += 1
             continue
         if _send(row, target):

@@ -64,6 +64,22 @@ def test_tomorrows_bookings_are_reminded_once_and_a_rerun_sends_nothing(client, 
     assert (again["reminded"], again["already"]) == (0, 2)
 
 
+def test_a_run_that_died_between_claim_and_notify_is_healed_by_the_next_run(client, make_slots, far_day):
+    from functions.bookings.models import BookingRow
+
+    # Given a booking for tomorrow that a crashed run claimed but never notified
+    tomorrow = far_day + timedelta(days=1)
+    (slot_id,) = make_slots(capacity=5, day=tomorrow.isoformat())
+    booking_id = book(client, uid("o"), slot_id)
+    BookingRow(f"BOOKING#{booking_id}").update(actions=[BookingRow.reminded_for.set(tomorrow.isoformat())])
+    assert reminder(booking_id, tomorrow) is None
+    # When the job runs again
+    result = invoke(client, {"date": far_day.isoformat()})
+    # Then the reminder is queued once, and counted as already claimed
+    assert (result["reminded"], result["already"]) == (0, 1)
+    assert reminder(booking_id, tomorrow)["status"] == "queued"
+
+
 def test_the_run_date_comes_from_the_detail_the_top_level_or_today():
     from functions.bookings.reminders import run_date
     from functions.core import clock
