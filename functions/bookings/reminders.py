@@ -21,6 +21,7 @@ from functions.bookings.domain import CONFIRMED, _to_domain, template_fields
 from functions.bookings.models import BookingRow
 from functions.core import clock
 from functions.core.config import get_settings
+from functions.core.models import condition_failed
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _claim(row: BookingRow, target: str) -> bool:
             & (BookingRow.reminded_for.does_not_exist() | (BookingRow.reminded_for != target)),
         )
     except UpdateError as error:
-        if getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return False
         raise
     return True

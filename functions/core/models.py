@@ -34,6 +34,11 @@ def transaction_connection(max_retry_attempts: int = TableMeta.max_retry_attempt
     )
 
 
+def condition_failed(error: Exception) -> bool:
+    """Whether a PynamoDB write failed only because its condition did not hold."""
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
 def table_name(logical: str) -> str:
     """Physical table name, e.g. `wx-local-customers` (see infra/data.yaml)."""
     return resource_name(logical)

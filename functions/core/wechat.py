@@ -42,7 +42,7 @@ from pynamodb.models import Model
 from requests.adapters import HTTPAdapter
 
 from functions.core.config import get_settings
-from functions.core.models import TableMeta, table_name
+from functions.core.models import TableMeta, condition_failed, table_name
 
 TIMEOUT_S = (1.0, 3.0)  # connect, read: a slow WeChat must not eat a Lambda's budget
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -250,7 +250,7 @@ class TokenCache:
                     actions=self._lease_actions(now), condition=lease_free & stale
                 )
             except UpdateError as error:
-                if _condition_failed(error):
+                if condition_failed(error):
                     return "refused"
                 raise
             return "taken"
@@ -281,7 +281,7 @@ class TokenCache:
             try:
                 TokenRow(self.key, TOKEN_SK).update(actions=actions, condition=condition)
             except UpdateError as error:
-                if _condition_failed(error):
+                if condition_failed(error):
                     continue
                 raise
             return "taken"
@@ -309,7 +309,7 @@ class TokenCache:
             )
         except UpdateError as error:
             # Our lease ran out and another caller took over: use our token, store nothing.
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
         return token
 
@@ -320,10 +320,6 @@ class TokenCache:
                 actions=[TokenRow.lease_owner.remove(), TokenRow.lease_until.remove()],
                 condition=TokenRow.lease_owner == self.owner,
             )
-
-
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def fetch_stable_token(force_refresh: bool) -> tuple[str, int]:

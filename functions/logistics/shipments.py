@@ -26,6 +26,7 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from functions.core import clock, queues
 from functions.core.config import get_settings
+from functions.core.models import condition_failed
 from functions.logistics import status as machine
 from functions.logistics.models import EVENT_PREFIX, SHIPMENT, ShipmentEventRow, ShipmentRow
 
@@ -84,10 +85,6 @@ class IngestResult:
     changed_to: str | None = None
     announced: bool = False
     writes: list[str] = field(default_factory=list)
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _state(row: ShipmentRow | None) -> machine.State:
@@ -155,7 +152,7 @@ def _put_event(pk: str, event: TrackingEvent, now: str) -> bool:
         entry.save(condition=ShipmentEventRow.pk.does_not_exist())
         return True
     except PutError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             return False  # a racing push stored it first
         raise
 
@@ -199,7 +196,7 @@ def _write_status(
     try:
         updated.update(actions=actions, condition=condition)
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not condition_failed(error):
             raise
         # The SDK retries a timed-out call; if the first attempt committed, the retry fails
         # its condition although the write is ours.
@@ -273,7 +270,7 @@ def announce(row: ShipmentRow, grace: timedelta | None = None) -> bool:
             | (ShipmentRow.announced_position < position),
         )
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not condition_failed(error):
             raise
     return True
 

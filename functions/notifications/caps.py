@@ -18,6 +18,7 @@ from datetime import datetime
 from pynamodb.exceptions import UpdateError
 
 from functions.core import clock
+from functions.core.models import condition_failed
 from functions.notifications.models import CAPS, CapRow
 
 WEEK_S = 7 * 86400
@@ -82,7 +83,7 @@ def take(openid: str, notification_id: str, moment: datetime) -> bool:
                 CapRow(cap_key(openid), CAPS).update(actions=actions, condition=condition)
                 return True
             except UpdateError as error:
-                if error.cause_response_code != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
         row = _read(openid)
         if row is not None and (

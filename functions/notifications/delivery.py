@@ -5,6 +5,7 @@ from __future__ import annotations
 from pynamodb.exceptions import UpdateError
 
 from functions.core import clock
+from functions.core.models import condition_failed
 from functions.notifications.models import HistoryEntry, NotificationRow
 
 
@@ -28,6 +29,6 @@ def mark_delivery(msgid: str, status: str) -> bool:
                 condition=NotificationRow.status != outcome,
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
     return found

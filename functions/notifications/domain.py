@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from functions.core import clock, queues
+from functions.core.models import condition_failed
 from functions.notifications.kinds import KINDS
 from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
 
@@ -50,7 +51,7 @@ def notify(
     try:
         row.save(condition=NotificationRow.pk.does_not_exist())
     except PutError as error:
-        if not _is_condition_failure(error):
+        if not condition_failed(error):
             raise
         existing = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
         if existing.status != "queued":
@@ -60,11 +61,6 @@ def notify(
     # openid and kind let the worker decide a transactional message without reading the record first.
     queues.send(QUEUE, {"notification_id": notification_id, "openid": openid, "kind": kind}, delay_s=delay_s)
     return notification_id
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    cause = getattr(error, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
 
 
 def get_notification(notification_id: str) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from pynamodb.exceptions import UpdateError
 from functions.core import clock, queues, wechat
 from functions.core.aws import client
 from functions.core.config import get_settings
+from functions.core.models import condition_failed
 from functions.customers import domain as customers
 from functions.customers.models import PROFILE, CustomerRow
 from functions.notifications import caps
@@ -353,7 +354,7 @@ def _update(notification_id: str, actions: list, condition: Any) -> Notification
     try:
         row.update(actions=actions, condition=condition)  # fills `row` from ALL_NEW
     except UpdateError as error:
-        if error.cause_response_code == "ConditionalCheckFailedException":
+        if condition_failed(error):
             return None
         raise
     return row

@@ -15,6 +15,7 @@ from typing import Any
 from pynamodb.exceptions import PutError
 
 from functions.core import clock
+from functions.core.models import condition_failed
 from functions.customers.domain import set_reminder_consent
 from functions.reminders.models import DueRow, MarkerRow
 from functions.reminders.products import get_product
@@ -63,16 +64,12 @@ def due_row(openid: str, sku: str, order_id: str, purchased_at: str, day: date) 
     )
 
 
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def _put_once(row: Any) -> bool:
     """Create the row unless it exists; a redelivered event must not reset a decided item."""
     try:
         row.save(condition=type(row).pk.does_not_exist())
     except PutError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             return False
         raise
     return True

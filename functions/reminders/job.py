@@ -20,6 +20,7 @@ from pynamodb.exceptions import UpdateError
 from functions.core import clock, queues
 from functions.core.config import get_settings
 from functions.core.errors import BadRequest
+from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
 from functions.notifications import caps
 from functions.notifications.domain import notify
@@ -86,15 +87,11 @@ def _decide(row: DueRow, status: str, counter: str, day: str, shard: int) -> boo
             condition=DueRow.status.does_not_exist(),
         )
     except UpdateError as error:
-        if _is_condition_failure(error):
+        if condition_failed(error):
             return False
         raise
     stats.shard_row(day, shard).update(actions=stats.counter_actions(day, counter))
     return True
-
-
-def _is_condition_failure(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
@@ -114,7 +111,7 @@ def _send(row: DueRow, product: Product | None) -> None:
             condition=DueRow.status == CLAIMED,
         )
     except UpdateError as error:
-        if not _is_condition_failure(error):
+        if not condition_failed(error):
             raise
 
 

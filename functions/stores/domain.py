@@ -15,6 +15,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from functions.core import clock
 from functions.core.errors import BadRequest, NotFound, Unprocessable
+from functions.core.models import condition_failed
 from functions.stores.models import SCENE, STORE, SceneRow, StoreRow, scene_pk, store_pk
 
 # Ids end up inside QR scenes (<= 64 chars) and keys; "_"-prefixed ids are reserved
@@ -84,7 +85,7 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
         row.save(condition=StoreRow.pk.does_not_exist())
         return _to_store(row), True
     except PutError as error:
-        if not _condition_failed(error):
+        if not condition_failed(error):
             raise
     row = StoreRow(store_pk(store_id), STORE)
     try:
@@ -93,7 +94,7 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
             condition=StoreRow.pk.exists(),
         )
     except UpdateError as error:  # deleted in between: not something this API does
-        if _condition_failed(error):
+        if condition_failed(error):
             raise NotFound(f"store {store_id} vanished", code="store_not_found") from None
         raise
     return _to_store(row), False
@@ -146,7 +147,3 @@ def remember_qrcode(scene: str, ticket: str, url: str, expire_seconds: int | Non
             else SceneRow.qr_expire_seconds.remove(),
         ]
     )
-
-
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
