@@ -122,11 +122,3 @@ def advance(current: State, status: str, at: str) -> State | None:
     if position <= current.position:
         return None
     return State(status, position, at)
-
-
-def advance_all(current: State, events: list[tuple[str, str]]) -> State | None:
-    """Apply (status, at) events oldest first; the final state if it moved, else None."""
-    state = current
-    for status, at in sorted(events, key=lambda e: e[1]):
-        state = advance(state, status, at) or state
-    return state if state != current else None
