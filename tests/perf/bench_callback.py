@@ -21,44 +21,16 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "RESOURCE_PREFIX": "wx-bench-cb",
-    }
-)
-for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "WECHAT_API_BASE"):
-    os.environ.pop(_key, None)
+from tests.perf.harness import aws_calls, bench_environment  # noqa: E402 - before functions.*
+
+bench_environment("wx-bench-cb")
 
 ROOT = Path(__file__).resolve().parents[2]
-_calls: Counter[str] = Counter()
-_calls_lock = threading.Lock()
-_aws_ms = [0.0]  # time spent inside AWS calls since the last reset
-
-
-def count_aws_calls() -> None:
-    import botocore.client
-
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-        started = time.perf_counter()
-        try:
-            return original(self, operation_name, api_params)
-        finally:
-            with _calls_lock:
-                _calls[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
-                _aws_ms[0] += (time.perf_counter() - started) * 1000
-
-    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
 
 
 def start_moto() -> object:
@@ -113,18 +85,16 @@ def bench_latency(n: int, warmup: int) -> None:
                 timings, own, per_call = [], [], Counter()
                 for i in range(n + warmup):
                     path, body = sim.request(make(i), mode)
-                    with _calls_lock:
-                        _calls.clear()
-                        _aws_ms[0] = 0.0
+                    aws_calls.reset()
                     started = time.perf_counter()
                     response = client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
                     elapsed = (time.perf_counter() - started) * 1000
                     assert response.status_code == 200, response.body
                     if i >= warmup:  # warm-up: first AES import, connection pools
                         timings.append(elapsed)
-                        with _calls_lock:
-                            per_call.update(_calls)
-                            own.append(elapsed - _aws_ms[0])
+                        calls, aws_ms = aws_calls.snapshot()
+                        per_call.update(calls)
+                        own.append(elapsed - aws_ms)
                 p50, p99 = pct(timings, 50), pct(timings, 99)
                 calls = {k: v / n for k, v in sorted(per_call.items())}
                 rows.append((name, mode, p50, p99, pct(own, 50), pct(own, 99), calls))
@@ -186,7 +156,7 @@ def main() -> None:
     t0 = time.perf_counter()
     bench_imports(args.imports)
     t1 = time.perf_counter()
-    count_aws_calls()
+    aws_calls.install()
     moto = start_moto()
     t2 = time.perf_counter()
     try:

@@ -22,33 +22,9 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "RESOURCE_PREFIX": "wx-bench-coupons",
-        "QUIET_HOURS": "off",
-    }
-)
-for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "WECHAT_API_BASE"):
-    os.environ.pop(_key, None)
+from tests.perf.harness import aws_calls, bench_environment  # noqa: E402 - before functions.*
 
-_calls: Counter[str] = Counter()
-_calls_lock = threading.Lock()
-
-
-def count_aws_calls() -> None:
-    import botocore.client
-
-    original = botocore.client.BaseClient._make_api_call
-
-    def counted(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-        with _calls_lock:
-            _calls[f"{self.meta.service_model.service_name}:{operation_name}"] += 1
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counted  # type: ignore[method-assign]
+bench_environment("wx-bench-coupons", QUIET_HOURS="off")
 
 
 def start_moto() -> object:
@@ -59,7 +35,7 @@ def start_moto() -> object:
 
 def run(n: int, threads: int, op: Callable[[int], str]) -> tuple[float, Counter[str], Counter[str]]:
     """(ops/s, outcomes, AWS calls) of n calls of op(i) over `threads` threads."""
-    _calls.clear()
+    aws_calls.reset()
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()
 
@@ -72,7 +48,7 @@ def run(n: int, threads: int, op: Callable[[int], str]) -> tuple[float, Counter[
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, range(n)))
     elapsed = time.perf_counter() - started
-    return n / elapsed, outcomes, Counter(_calls)
+    return n / elapsed, outcomes, aws_calls.snapshot()[0]
 
 
 def outcome_of(call: Callable[[], object]) -> str:
@@ -93,7 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     n, threads = args.n, args.threads
 
     moto = start_moto()
-    count_aws_calls()
+    aws_calls.install()
     from functions.core import clock
     from functions.core.aws import client
     from functions.core.config import resource_name

@@ -71,15 +71,9 @@ class CallCounter:
 
 
 def start_aws(prefix: str) -> Any:
-    os.environ.update(
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "RESOURCE_PREFIX": prefix,
-            "QUIET_HOURS": "off",
-        }
-    )
+    from tests.perf.harness import bench_environment
+
+    bench_environment(prefix, QUIET_HOURS="off")
     from infra.local.stack import free_port, start_embedded_aws
 
     return start_embedded_aws(free_port(), prefix)

@@ -23,17 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "RESOURCE_PREFIX": "wx-bench",
-        "QUIET_HOURS": "off",
-    }
-)
-for _key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "WECHAT_API_BASE"):
-    os.environ.pop(_key, None)
+from tests.perf.harness import bench_environment  # noqa: E402 - before functions.*
+
+bench_environment("wx-bench", QUIET_HOURS="off")
 
 SEND = "cgi-bin/message/template/send"
 
