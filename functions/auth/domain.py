@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from functions.core.errors import AppError, BadRequest, Unauthorized
+from functions.core.errors import InvalidInput, Unauthenticated, Unavailable
 from functions.core.session import issue_token
 from functions.customers.domain import get_customer
 
@@ -14,24 +14,20 @@ MAX_CODE_LENGTH = 512
 REFUSED_CODES = frozenset({40029, 40163, 41008})
 
 
-class WeChatUnavailable(AppError):
-    status, code = 503, "wechat_unavailable"
-
-
 def sign_in(code: str) -> dict[str, str]:
     code = code.strip()
     if not code:
-        raise BadRequest("query parameter `code` is required", code="missing_code")
+        raise InvalidInput("query parameter `code` is required", code="missing_code")
     if len(code) > MAX_CODE_LENGTH:
-        raise BadRequest("`code` is too long", code="invalid_code")
+        raise InvalidInput("`code` is too long", code="invalid_code")
     from functions.core import wechat  # lazily: the callback path never needs `requests`
 
     try:
         openid = wechat.oauth_openid(code)
     except wechat.WeChatError as error:
         if error.errcode in REFUSED_CODES:
-            raise Unauthorized("WeChat refused the code", code="invalid_code") from None
-        raise WeChatUnavailable(f"WeChat sign-in failed: {error.errcode}") from None
+            raise Unauthenticated("WeChat refused the code", code="invalid_code") from None
+        raise Unavailable(f"WeChat sign-in failed: {error.errcode}", code="wechat_unavailable") from None
     return {"token": issue_token(openid), "openid": openid}
 
 

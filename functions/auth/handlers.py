@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-
 from functions.auth import domain
-from functions.core.http import customer_openid, query_params
+from functions.core.http import Blueprint, customer_openid, query_params
 
 blueprint = Blueprint(__name__)
 

@@ -21,12 +21,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from functions.bookings import txn
 from functions.bookings.models import IDEM_SK, BookingRow, IdempotencyRow, OrderLockRow, SlotRow
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
-from functions.core import clock
+from functions.core import clock, txn
 from functions.core.config import get_settings
-from functions.core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +85,9 @@ def parse_request(body: dict[str, Any]) -> BookingRequest:
     def text(name: str, limit: int) -> str:
         value = body.get(name)
         if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
-            raise BadRequest(f"{name} must be a string of 1-{limit} characters", code=f"invalid_{name}")
+            raise InvalidInput(f"{name} must be a string of 1-{limit} characters", code=f"invalid_{name}")
         if any(ord(c) < 32 for c in value):
-            raise BadRequest(f"{name} must not contain control characters", code=f"invalid_{name}")
+            raise InvalidInput(f"{name} must not contain control characters", code=f"invalid_{name}")
         return value.strip()
 
     request = BookingRequest(
@@ -98,7 +97,7 @@ def parse_request(body: dict[str, Any]) -> BookingRequest:
         phone=text("phone", 20),
     )
     if not _PHONE.match(request.phone):
-        raise BadRequest("phone must be digits, optionally with +, spaces or dashes", code="invalid_phone")
+        raise InvalidInput("phone must be digits, optionally with +, spaces or dashes", code="invalid_phone")
     return request
 
 
@@ -106,7 +105,7 @@ def parse_idempotency_key(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if not _KEY.match(value):
-        raise BadRequest(
+        raise InvalidInput(
             "Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key"
         )
     return value
@@ -260,7 +259,7 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
     if record.expires_at < clock.now_ts():
         return None
     if record.fingerprint != request.fingerprint():
-        raise Unprocessable(
+        raise RuleBroken(
             "this Idempotency-Key was used with a different request", code="idempotency_key_reused"
         )
     return dict(record.response)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Cron, Response
+from chalice import Cron, Response
 
 from functions.bookings import domain, reminders, slots
-from functions.core.errors import BadRequest
-from functions.core.http import customer_openid, header, json_body, query_params, require_admin
+from functions.core.errors import InvalidInput
+from functions.core.http import Blueprint, customer_openid, header, json_body, query_params, require_admin
 
 blueprint = Blueprint(__name__)
 
@@ -29,7 +29,7 @@ def get_slots() -> list[dict[str, Any]]:
     params = query_params(request)
     for name in ("area", "from", "to"):
         if not params.get(name):
-            raise BadRequest(f"query parameter {name} is required", code="missing_parameter")
+            raise InvalidInput(f"query parameter {name} is required", code="missing_parameter")
     area = slots.parse_area(params["area"])
     start = slots.parse_date(params["from"], "from")
     end = slots.parse_date(params["to"], "to")
@@ -65,7 +65,7 @@ def post_reschedule(booking_id: str) -> dict[str, Any]:
     openid = customer_openid(request)
     slot_id = json_body(request).get("slot_id")
     if not isinstance(slot_id, str) or not slot_id:
-        raise BadRequest("slot_id is required", code="invalid_slot_id")
+        raise InvalidInput("slot_id is required", code="invalid_slot_id")
     return domain.reschedule(openid, booking_id, slot_id).to_view()
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pynamodb.attributes import JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import Gsi1, Gsi2, TableMeta, table_name
+from functions.core.models import Gsi1, Gsi2, TableMeta
 
 BOOKING_SK = "BOOKING"
 LOCK_SK = "LOCK"
@@ -26,7 +26,7 @@ IDEM_SK = "IDEM"
 
 class SlotRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("bookings")
+        table = "bookings"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -41,7 +41,7 @@ class SlotRow(Model):
 
 class BookingRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("bookings")
+        table = "bookings"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=BOOKING_SK)
@@ -71,7 +71,7 @@ class BookingRow(Model):
 
 class OrderLockRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("bookings")
+        table = "bookings"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=LOCK_SK)
@@ -81,7 +81,7 @@ class OrderLockRow(Model):
 
 class IdempotencyRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("bookings")
+        table = "bookings"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=IDEM_SK)

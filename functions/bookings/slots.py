@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from functions.bookings import txn
 from functions.bookings.models import SlotRow
-from functions.core import clock
+from functions.core import clock, txn
 from functions.core.config import get_settings
-from functions.core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
 
 _WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 _FORBIDDEN_IN_AREA = re.compile(r"[|#\x00-\x1f\x7f]")
@@ -80,35 +79,35 @@ class Slot:
 
 def parse_area(value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_AREA:
-        raise BadRequest(f"area must be a string of 1-{MAX_AREA} characters", code="invalid_area")
+        raise InvalidInput(f"area must be a string of 1-{MAX_AREA} characters", code="invalid_area")
     area = value.strip()
     if _FORBIDDEN_IN_AREA.search(area):
-        raise BadRequest("area must not contain '|', '#' or control characters", code="invalid_area")
+        raise InvalidInput("area must not contain '|', '#' or control characters", code="invalid_area")
     return area
 
 
 def parse_date(value: Any, field: str = "date") -> date:
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise BadRequest(f"{field} must be a date YYYY-MM-DD", code="invalid_date")
+        raise InvalidInput(f"{field} must be a date YYYY-MM-DD", code="invalid_date")
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(f"{field} is not a calendar date: {value}", code="invalid_date") from None
+        raise InvalidInput(f"{field} is not a calendar date: {value}", code="invalid_date") from None
 
 
 def parse_window(value: Any) -> str:
     match = _WINDOW.match(value) if isinstance(value, str) else None
     if not match:
-        raise BadRequest('window must look like "09:00-12:00"', code="invalid_window")
+        raise InvalidInput('window must look like "09:00-12:00"', code="invalid_window")
     start, end = value.split("-")
     if end > "24:00" or start >= end:
-        raise BadRequest("a window must end after it starts, by 24:00", code="invalid_window")
+        raise InvalidInput("a window must end after it starts, by 24:00", code="invalid_window")
     return value
 
 
 def parse_capacity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY:
-        raise BadRequest(f"capacity must be an integer 0-{MAX_CAPACITY}", code="invalid_capacity")
+        raise InvalidInput(f"capacity must be an integer 0-{MAX_CAPACITY}", code="invalid_capacity")
     return value
 
 
@@ -118,7 +117,7 @@ def parse_slot_id(slot_id: Any) -> SlotKey:
         area, day, window = slot_id.split("|")
         try:
             key = SlotKey(parse_area(area), parse_date(day).isoformat(), parse_window(window))
-        except BadRequest:
+        except InvalidInput:
             pass
         else:
             if key.slot_id == slot_id:
@@ -134,11 +133,11 @@ def check_bookable(key: SlotKey) -> None:
     day before the slot's date)."""
     now = clock.now()
     if key.start <= now:
-        raise Unprocessable("this slot has already started", code="slot_in_past")
+        raise RuleBroken("this slot has already started", code="slot_in_past")
     day_before = date.fromisoformat(key.date) - timedelta(days=1)
     cutoff = clock.business_datetime(day_before, get_settings().booking_cutoff)
     if now >= cutoff:
-        raise Unprocessable(
+        raise RuleBroken(
             f"bookings for {key.date} closed at {get_settings().booking_cutoff} the day before",
             code="booking_closed",
         )
@@ -152,15 +151,15 @@ def parse_definition(body: dict[str, Any]) -> tuple[list[SlotKey], list[int]]:
     day = parse_date(body.get("date")).isoformat()
     windows = body.get("windows")
     if not isinstance(windows, list) or not 1 <= len(windows) <= MAX_WINDOWS:
-        raise BadRequest(f"windows must be a list of 1-{MAX_WINDOWS} entries", code="invalid_windows")
+        raise InvalidInput(f"windows must be a list of 1-{MAX_WINDOWS} entries", code="invalid_windows")
     keys: list[SlotKey] = []
     capacities: list[int] = []
     for entry in windows:
         if not isinstance(entry, dict):
-            raise BadRequest("each window must be an object {window, capacity}", code="invalid_windows")
+            raise InvalidInput("each window must be an object {window, capacity}", code="invalid_windows")
         key = SlotKey(area, day, parse_window(entry.get("window")))
         if key in keys:
-            raise BadRequest(f"window {key.window} appears twice", code="duplicate_window")
+            raise InvalidInput(f"window {key.window} appears twice", code="duplicate_window")
         keys.append(key)
         capacities.append(parse_capacity(entry.get("capacity")))
     return keys, capacities
@@ -236,8 +235,8 @@ def get_slot(key: SlotKey) -> Slot | None:
 def list_slots(area: str, start: date, end: date) -> list[Slot]:
     """One Query on the area's partition: sk between "<start>#" and "<end>#~" (no scan)."""
     if end < start:
-        raise BadRequest("to must not be before from", code="invalid_range")
+        raise InvalidInput("to must not be before from", code="invalid_range")
     if (end - start).days > MAX_RANGE_DAYS:
-        raise BadRequest(f"at most {MAX_RANGE_DAYS} days per request", code="invalid_range")
+        raise InvalidInput(f"at most {MAX_RANGE_DAYS} days per request", code="invalid_range")
     rows = SlotRow.query(f"SLOTS#{area}", SlotRow.sk.between(f"{start.isoformat()}#", f"{end.isoformat()}#~"))
     return [_to_domain(row) for row in rows]

@@ -12,15 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from functools import cache
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.callback import crypto, domain
 from functions.callback.message import InvalidMessage, Message
 from functions.callback.xmlmsg import XmlRefused, parse, text_reply
 from functions.core import clock
 from functions.core.config import Settings, get_settings
-from functions.core.errors import BadRequest, Forbidden
-from functions.core.http import query_params
+from functions.core.errors import Forbidden, InvalidInput
+from functions.core.http import Blueprint, query_params
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint(__name__)
@@ -58,7 +58,7 @@ def _parse(body: bytes | str) -> dict:
     try:
         return parse(body)
     except XmlRefused as error:
-        raise BadRequest(str(error), code="invalid_xml") from None
+        raise InvalidInput(str(error), code="invalid_xml") from None
 
 
 @blueprint.route("/wechat/callback", methods=["GET"])
@@ -86,14 +86,14 @@ def receive() -> Response:
     _check_fresh(timestamp, settings)
     body = request.raw_body or b""
     if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"body exceeds {MAX_BODY_BYTES} bytes", code="body_too_large")
+        raise InvalidInput(f"body exceeds {MAX_BODY_BYTES} bytes", code="body_too_large")
     fields = _parse(body)
     if safe:
         fields = _parse(_decrypt(fields, params, timestamp, nonce, settings))
     try:
         message = Message.from_fields(fields)
     except InvalidMessage as error:
-        raise BadRequest(str(error), code="invalid_message") from None
+        raise InvalidInput(str(error), code="invalid_message") from None
 
     reply = _process_within_deadline(message)
     if not reply:
@@ -115,7 +115,7 @@ def receive() -> Response:
 def _decrypt(fields: dict, params: dict[str, str], timestamp: str, nonce: str, settings: Settings) -> str:
     encrypt = fields.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
-        raise BadRequest("safe mode needs <Encrypt>", code="invalid_message")
+        raise InvalidInput("safe mode needs <Encrypt>", code="invalid_message")
     _check((timestamp, nonce, encrypt), params.get("msg_signature"), "invalid_msg_signature", settings)
     try:
         return crypto.decrypt(
@@ -124,7 +124,7 @@ def _decrypt(fields: dict, params: dict[str, str], timestamp: str, nonce: str, s
     except crypto.AppIdError:
         raise Forbidden("the message is for another app id", code="wrong_appid") from None
     except crypto.DecryptError:
-        raise BadRequest("the ciphertext does not decrypt", code="invalid_ciphertext") from None
+        raise InvalidInput("the ciphertext does not decrypt", code="invalid_ciphertext") from None
 
 
 @cache

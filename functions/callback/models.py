@@ -6,12 +6,12 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import TableMeta
 
 
 class CallbackRecordRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("idempotency")
+        table = "idempotency"
 
     id = UnicodeAttribute(hash_key=True)  # "wechat-callback#<sha256 of the dedupe key>"
     expiration = NumberAttribute()  # epoch seconds; expiry is checked in code too

@@ -1,52 +1,63 @@
-"""Domain errors: raised low, mapped to HTTP once (functions.core.http)."""
+"""Domain errors: raised low, mapped to HTTP in one place (functions.core.http.STATUS).
+
+They know nothing of HTTP or Chalice, so a queue consumer or a scheduled job can raise and
+catch them like any other exception.
+"""
 
 from __future__ import annotations
 
-from chalice import ChaliceUnhandledError
 
+class AppError(Exception):
+    """An error with a snake_case code that callers can act on."""
 
-class AppError(ChaliceUnhandledError):
-    """An error with an HTTP status and a snake_case code.
+    code = "error"
 
-    It subclasses ChaliceUnhandledError only so that Chalice re-raises it to our
-    middleware instead of turning it into a generic 500.
-    """
-
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, code: str | None = None, status: int | None = None):
+    def __init__(self, message: str, code: str | None = None):
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
-        if status is not None:
-            self.status = status
 
 
-class BadRequest(AppError):
-    status, code = 400, "bad_request"
+class InvalidInput(AppError):
+    """The input's shape is wrong: a type, a length, a grammar or a range."""
+
+    code = "invalid_request"
 
 
-class Unauthorized(AppError):
-    status, code = 401, "unauthorized"
+class Unauthenticated(AppError):
+    code = "unauthorized"
 
 
 class Forbidden(AppError):
-    status, code = 403, "forbidden"
+    code = "forbidden"
 
 
 class NotFound(AppError):
-    status, code = 404, "not_found"
+    code = "not_found"
 
 
 class Conflict(AppError):
-    status, code = 409, "conflict"
+    code = "conflict"
 
 
-class Unprocessable(AppError):
-    status, code = 422, "unprocessable"
+class RuleBroken(AppError):
+    """Well-formed input that a rule spanning fields, or stored state, refuses."""
+
+    code = "unprocessable"
 
 
 class TooLarge(AppError):
-    status, code = 413, "payload_too_large"
+    code = "payload_too_large"
+
+
+class WeChatRefused(AppError):
+    """WeChat refused a call whose answer the request needs (CONTRACT §8)."""
+
+    code = "wechat_error"
+
+
+class Unavailable(AppError):
+    """A service this request depends on is down; the caller may retry later."""
+
+    code = "unavailable"

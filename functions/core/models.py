@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
@@ -16,8 +17,28 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from functions.core.config import resource_name
 
 
-class TableMeta:
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+class _LazyMeta(type):
+    """PynamoDB reads `Meta.table_name` and `Meta.region` when a model first talks to DynamoDB;
+    computing them then, not at import, keeps imports free of settings and environment reads."""
+
+    @property
+    def table_name(cls) -> str:
+        return resource_name(cls.table)
+
+    @property
+    def region(cls) -> str:
+        return _region()
+
+
+class TableMeta(metaclass=_LazyMeta):
+    """Base of every model's Meta: set `table` to the logical name of infra/data.yaml."""
+
+    table: str
+    host: Any = None
     connect_timeout_seconds = 1
     read_timeout_seconds = 2
     max_retry_attempts = 2
@@ -27,7 +48,7 @@ class TableMeta:
 def transaction_connection(max_retry_attempts: int = TableMeta.max_retry_attempts) -> Connection:
     """The connection for TransactWrite/TransactGet: the models' short timeouts, one per container."""
     return Connection(
-        region=TableMeta.region,
+        region=_region(),
         connect_timeout_seconds=TableMeta.connect_timeout_seconds,
         read_timeout_seconds=TableMeta.read_timeout_seconds,
         max_retry_attempts=max_retry_attempts,
@@ -37,11 +58,6 @@ def transaction_connection(max_retry_attempts: int = TableMeta.max_retry_attempt
 def condition_failed(error: Exception) -> bool:
     """Whether a PynamoDB write failed only because its condition did not hold."""
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def table_name(logical: str) -> str:
-    """Physical table name, e.g. `wx-local-customers` (see infra/data.yaml)."""
-    return resource_name(logical)
 
 
 class Gsi1(GlobalSecondaryIndex):

@@ -8,7 +8,7 @@ import hmac
 
 from functions.core import clock
 from functions.core.config import get_settings
-from functions.core.errors import Unauthorized
+from functions.core.errors import Unauthenticated
 
 
 def _sign(payload: str) -> str:
@@ -25,14 +25,14 @@ def issue_token(openid: str, ttl_s: int | None = None) -> str:
 
 
 def verify_token(token: str) -> str:
-    """Return the token's openid, or raise Unauthorized."""
+    """Return the token's openid, or raise Unauthenticated."""
     parts = token.split(".")
     if len(parts) != 3:
-        raise Unauthorized("malformed session token", code="invalid_token")
+        raise Unauthenticated("malformed session token", code="invalid_token")
     openid_b64, expires, signature = parts
     if not hmac.compare_digest(_sign(f"{openid_b64}.{expires}"), signature):
-        raise Unauthorized("session token signature is invalid", code="invalid_token")
+        raise Unauthenticated("session token signature is invalid", code="invalid_token")
     if not expires.isdigit() or int(expires) < clock.now_ts():
-        raise Unauthorized("session token has expired", code="token_expired")
+        raise Unauthenticated("session token has expired", code="token_expired")
     padded = openid_b64 + "=" * (-len(openid_b64) % 4)
     return base64.urlsafe_b64decode(padded).decode()

@@ -42,7 +42,7 @@ from pynamodb.models import Model
 from requests.adapters import HTTPAdapter
 
 from functions.core.config import get_settings
-from functions.core.models import TableMeta, condition_failed, table_name
+from functions.core.models import TableMeta, condition_failed
 
 TIMEOUT_S = (1.0, 3.0)  # connect, read: a slow WeChat must not eat a Lambda's budget
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -113,7 +113,7 @@ class TokenRow(Model):
     """One item per app id in the notifications table; `lease_*` marks a refresh in progress."""
 
     class Meta(TableMeta):
-        table_name = table_name("notifications")
+        table = "notifications"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

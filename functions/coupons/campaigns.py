@@ -18,7 +18,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from functions.core import clock
-from functions.core.errors import BadRequest, Conflict, NotFound, Unprocessable
+from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from functions.coupons.models import (
     CampaignRow,
     ShardRow,
@@ -111,12 +111,12 @@ def _int(body: dict[str, Any], name: str, minimum: int, maximum: int, required: 
     value = body.get(name)
     if value is None:
         if required:
-            raise BadRequest(f"{name} is required", code="invalid_request")
+            raise InvalidInput(f"{name} is required", code="invalid_request")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{name} must be an integer", code="invalid_request")
+        raise InvalidInput(f"{name} must be an integer", code="invalid_request")
     if not minimum <= value <= maximum:
-        raise Unprocessable(f"{name} must be between {minimum} and {maximum}", code="invalid_campaign")
+        raise RuleBroken(f"{name} must be between {minimum} and {maximum}", code="invalid_campaign")
     return value
 
 
@@ -124,7 +124,7 @@ def _moment(body: dict[str, Any], name: str, end_of_day: bool) -> int:
     """ISO date (a business day: its start, or its end for valid_to) or ISO datetime -> epoch s."""
     text = body.get(name)
     if not isinstance(text, str) or not text:
-        raise BadRequest(f"{name} must be an ISO date or datetime", code="invalid_request")
+        raise InvalidInput(f"{name} must be an ISO date or datetime", code="invalid_request")
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
@@ -132,14 +132,14 @@ def _moment(body: dict[str, Any], name: str, end_of_day: bool) -> int:
             return int(start.timestamp()) - (1 if end_of_day else 0)
         return int(clock.parse_iso(text).timestamp())
     except ValueError:
-        raise BadRequest(f"{name} must be an ISO date or datetime", code="invalid_request") from None
+        raise InvalidInput(f"{name} must be an ISO date or datetime", code="invalid_request") from None
 
 
 def _strings(value: Any, name: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
-        raise BadRequest(f"trigger.{name} must be a list of non-empty strings", code="invalid_request")
+        raise InvalidInput(f"trigger.{name} must be a list of non-empty strings", code="invalid_request")
     return tuple(dict.fromkeys(value))  # de-duplicated, order kept
 
 
@@ -147,38 +147,40 @@ def _trigger(value: Any) -> Trigger | None:
     if value is None:
         return None
     if not isinstance(value, dict) or value.get("on") != "purchase":
-        raise BadRequest('trigger must be {"on": "purchase", skus?, stores?}', code="invalid_request")
+        raise InvalidInput('trigger must be {"on": "purchase", skus?, stores?}', code="invalid_request")
     unknown = set(value) - {"on", "skus", "stores"}
     if unknown:
-        raise BadRequest(f"unknown trigger fields: {sorted(unknown)}", code="invalid_request")
+        raise InvalidInput(f"unknown trigger fields: {sorted(unknown)}", code="invalid_request")
     trigger = Trigger(_strings(value.get("skus"), "skus"), _strings(value.get("stores"), "stores"))
     if len(trigger.skus) > MAX_TRIGGER_KEYS or len(trigger.stores) > MAX_TRIGGER_KEYS:
-        raise Unprocessable(f"at most {MAX_TRIGGER_KEYS} skus and stores", code="invalid_campaign")
+        raise RuleBroken(f"at most {MAX_TRIGGER_KEYS} skus and stores", code="invalid_campaign")
     return trigger
 
 
 def parse_campaign(campaign_id: str, body: dict[str, Any]) -> Campaign:
-    """The campaign a PUT body describes, or BadRequest (malformed) / Unprocessable (inconsistent)."""
+    """The campaign a PUT body describes, or InvalidInput (malformed) / RuleBroken (inconsistent)."""
     if not ID_PATTERN.match(campaign_id or ""):
-        raise BadRequest("campaign id must be 1-64 letters, digits, - or _", code="invalid_request")
+        raise InvalidInput("campaign id must be 1-64 letters, digits, - or _", code="invalid_request")
     title = body.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 64:
-        raise BadRequest("title must be a non-empty string of at most 64 characters", code="invalid_request")
+        raise InvalidInput(
+            "title must be a non-empty string of at most 64 characters", code="invalid_request"
+        )
     discount = _int(body, "discount_cents", 1, 100_000_000, required=False)
     percent = _int(body, "percent_off", 1, 100, required=False)
     if (discount is None) == (percent is None):
-        raise Unprocessable("give exactly one of discount_cents and percent_off", code="invalid_campaign")
+        raise RuleBroken("give exactly one of discount_cents and percent_off", code="invalid_campaign")
     valid_from = _moment(body, "valid_from", end_of_day=False)
     valid_to = _moment(body, "valid_to", end_of_day=True)
     if valid_to <= valid_from:
-        raise Unprocessable("valid_to must be after valid_from", code="invalid_campaign")
+        raise RuleBroken("valid_to must be after valid_from", code="invalid_campaign")
     total = _int(body, "total_limit", 1, MAX_LIMIT)
     per_customer = _int(body, "per_customer_limit", 1, MAX_LIMIT)
     assert total is not None and per_customer is not None
     trigger = _trigger(body.get("trigger"))
     claimable = body.get("claimable", trigger is None)
     if not isinstance(claimable, bool):
-        raise BadRequest("claimable must be true or false", code="invalid_request")
+        raise InvalidInput("claimable must be true or false", code="invalid_request")
     default_shards = min(MAX_SHARDS, max(1, math.ceil(total / COUPONS_PER_SHARD)))
     shards = _int(body, "counter_shards", 1, MAX_SHARDS, required=False) or default_shards
     return Campaign(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Response
 
-from functions.core.errors import BadRequest
-from functions.core.http import customer_openid, header, json_body, raw_body, require_admin
+from functions.core.errors import InvalidInput
+from functions.core.http import Blueprint, customer_openid, header, json_body, raw_body, require_admin
 from functions.coupons import campaigns, issuing, redemption
 
 blueprint = Blueprint(__name__)
@@ -42,7 +42,7 @@ def claim() -> Response:
     openid = customer_openid(request)
     campaign_id = json_body(request).get("campaign_id")
     if not isinstance(campaign_id, str) or not campaign_id:
-        raise BadRequest("campaign_id is required", code="invalid_request")
+        raise InvalidInput("campaign_id is required", code="invalid_request")
     coupon = issuing.claim(openid, campaign_id)
     return Response(body=coupon.to_view(), status_code=201)
 

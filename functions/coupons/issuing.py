@@ -27,7 +27,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 
 from functions.core import clock
 from functions.core.config import get_settings
-from functions.core.errors import BadRequest, Conflict, Forbidden, Unprocessable
+from functions.core.errors import Conflict, Forbidden, InvalidInput, RuleBroken
 from functions.coupons import codes
 from functions.coupons.campaigns import (
     Campaign,
@@ -306,7 +306,7 @@ def notify_issued(coupon: Coupon) -> None:
 
 def _open_for_issue(campaign: Campaign) -> None:
     if campaign.ended():
-        raise Unprocessable(f"campaign {campaign.campaign_id} has ended", code="campaign_ended")
+        raise RuleBroken(f"campaign {campaign.campaign_id} has ended", code="campaign_ended")
 
 
 def claim(openid: str, campaign_id: str) -> Coupon:
@@ -330,12 +330,12 @@ def parse_openids(body: dict[str, Any]) -> tuple[list[str], str | None]:
         or not openids
         or not all(isinstance(o, str) and 0 < len(o) <= 128 for o in openids)
     ):
-        raise BadRequest("openids must be a non-empty list of openids", code="invalid_request")
+        raise InvalidInput("openids must be a non-empty list of openids", code="invalid_request")
     if len(openids) > MAX_OPENIDS:
-        raise Unprocessable(f"at most {MAX_OPENIDS} openids per request", code="too_many_openids")
+        raise RuleBroken(f"at most {MAX_OPENIDS} openids per request", code="too_many_openids")
     request_id = body.get("request_id")
     if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
-        raise BadRequest("request_id must be a string of at most 64 characters", code="invalid_request")
+        raise InvalidInput("request_id must be a string of at most 64 characters", code="invalid_request")
     return openids, request_id
 
 

@@ -29,12 +29,12 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from functions.core.models import Gsi1, Gsi2, TableMeta, table_name, transaction_connection
+from functions.core.models import Gsi1, Gsi2, TableMeta, transaction_connection
 
 
 class CampaignRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="CAMPAIGN")
@@ -62,7 +62,7 @@ class ShardRow(Model):
     """One slice of the campaign's total limit: sum(slice_limit) == total_limit."""
 
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="SHARD")
@@ -72,7 +72,7 @@ class ShardRow(Model):
 
 class HolderRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="HOLDER")
@@ -81,7 +81,7 @@ class HolderRow(Model):
 
 class CouponRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="COUPON")
@@ -114,7 +114,7 @@ class IssueKeyRow(Model):
     """Makes an issue idempotent: written in the same transaction as the coupon it issued."""
 
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="ISSUEKEY")
@@ -125,7 +125,7 @@ class IssueKeyRow(Model):
 
 class TriggerRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -134,7 +134,7 @@ class TriggerRow(Model):
 
 class RedemptionRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("coupons")
+        table = "coupons"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="REDEMPTION")

@@ -20,7 +20,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 
 from functions.core import clock
-from functions.core.errors import BadRequest, Conflict, NotFound, Unauthorized, Unprocessable
+from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken, Unauthenticated
 from functions.coupons import codes
 from functions.coupons.issuing import Coupon, get_coupon, to_domain
 from functions.coupons.models import CouponRow, RedemptionRow, cancellation_codes, transaction
@@ -44,17 +44,17 @@ class Redemption:
 def verify_pos_request(
     store_id: str | None, timestamp: str | None, signature: str | None, body: bytes
 ) -> str:
-    """The authenticated store id, or Unauthorized. Checked before the body is even parsed."""
+    """The authenticated store id, or Unauthenticated. Checked before the body is even parsed."""
     if not store_id or not timestamp or not signature:
-        raise Unauthorized("X-Store-Id, X-Timestamp and X-Signature are required", code="unauthorized")
+        raise Unauthenticated("X-Store-Id, X-Timestamp and X-Signature are required", code="unauthorized")
     if not timestamp.isdigit() or abs(clock.now_ts() - int(timestamp)) > MAX_SKEW_S:
-        raise Unauthorized(f"X-Timestamp must be within {MAX_SKEW_S} s of now", code="stale_timestamp")
+        raise Unauthenticated(f"X-Timestamp must be within {MAX_SKEW_S} s of now", code="stale_timestamp")
     store = get_store(store_id) if len(store_id) <= 64 else None
     # The same work whether or not the store exists, so a probe learns nothing from timing.
     secret = store.pos_secret.encode() if store else b"\0" * 32
     expected = hmac.new(secret, timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature.strip().lower()) or store is None:
-        raise Unauthorized("bad signature", code="bad_signature")
+        raise Unauthenticated("bad signature", code="bad_signature")
     return store.store_id
 
 
@@ -62,11 +62,11 @@ def parse_redemption(body: dict[str, Any]) -> tuple[str, str, int]:
     """(canonical code, order_id, amount_cents); a code that cannot exist is simply not found."""
     code, order_id, amount = body.get("code"), body.get("order_id"), body.get("amount_cents")
     if not isinstance(code, str):
-        raise BadRequest("code is required", code="invalid_request")
+        raise InvalidInput("code is required", code="invalid_request")
     if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
-        raise BadRequest("order_id must be 1-64 characters [A-Za-z0-9_.:/-]", code="invalid_request")
+        raise InvalidInput("order_id must be 1-64 characters [A-Za-z0-9_.:/-]", code="invalid_request")
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= 10**11:
-        raise BadRequest("amount_cents must be a non-negative integer", code="invalid_request")
+        raise InvalidInput("amount_cents must be a non-negative integer", code="invalid_request")
     canonical = codes.normalize(code)
     if canonical is None:
         raise NotFound("no such coupon", code="coupon_not_found")
@@ -167,11 +167,11 @@ def _explain_refusal(store_id: str, code: str, order_id: str, amount_cents: int,
             raise Conflict("the coupon was already redeemed", code="already_redeemed") from None
         return Redemption(record.code, int(record.discount_cents))
     if now_ts > coupon.valid_to_ts:
-        raise Unprocessable("the coupon has expired", code="coupon_expired")
+        raise RuleBroken("the coupon has expired", code="coupon_expired")
     if now_ts < coupon.valid_from_ts:
-        raise Unprocessable("the coupon is not valid yet", code="coupon_not_started")
+        raise RuleBroken("the coupon is not valid yet", code="coupon_not_started")
     if amount_cents < coupon.min_spend_cents:
-        raise Unprocessable(
+        raise RuleBroken(
             f"the order must be at least {coupon.min_spend_cents} cents", code="min_spend_not_met"
         )
     raise Conflict("the coupon changed during redemption; try again", code="busy")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import TableMeta
 
 PROFILE = "PROFILE"
 
 
 class CustomerRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("customers")
+        table = "customers"
 
     pk = UnicodeAttribute(hash_key=True)  # openid
     sk = UnicodeAttribute(range_key=True, default=PROFILE)
@@ -32,7 +32,7 @@ class TouchRow(Model):
     """One QR touch after (or including) the first: pk = openid, sk = "TOUCH#<time>#<dedupe>"."""
 
     class Meta(TableMeta):
-        table_name = table_name("customers")
+        table = "customers"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.core.aws import client
 from functions.core.config import resource_name
+from functions.core.http import Blueprint
 
 blueprint = Blueprint(__name__)
 

@@ -6,10 +6,10 @@ import json
 import logging
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.core.errors import AppError
-from functions.core.http import customer_openid, header, raw_body
+from functions.core.http import Blueprint, customer_openid, header, raw_body, status_of
 from functions.logistics import pushes, shipments
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def kuaidi100_push() -> Response:
     except AppError as error:
         # returnCode 500 tells Kuaidi100 the push was not taken.
         body = {"result": False, "returnCode": "500", "message": error.message, "error": error.code}
-        return _kuaidi100_answer(body, error.status)
+        return _kuaidi100_answer(body, status_of(error))
     return _kuaidi100_answer(KUAIDI100_OK, 200)
 
 

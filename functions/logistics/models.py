@@ -15,7 +15,7 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import Gsi1, TableMeta, table_name
+from functions.core.models import Gsi1, TableMeta
 
 SHIPMENT = "SHIPMENT"
 EVENT_PREFIX = "EVENT#"
@@ -23,7 +23,7 @@ EVENT_PREFIX = "EVENT#"
 
 class ShipmentRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("orders")
+        table = "orders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=SHIPMENT)
@@ -50,7 +50,7 @@ class ShipmentRow(Model):
 
 class ShipmentEventRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("orders")
+        table = "orders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from functions.core import clock
 from functions.core.config import get_settings
-from functions.core.errors import BadRequest, Unauthorized, Unprocessable
+from functions.core.errors import InvalidInput, RuleBroken, Unauthenticated
 from functions.logistics import status as machine
 from functions.logistics.shipments import Push, TrackingEvent, digest_of, normalize_carrier
 
@@ -24,13 +24,13 @@ MAX_TRACKING_NO = 64
 def _text(value: Any, name: str, required: bool = True, limit: int = 500) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise BadRequest(f"`{name}` is required", code="invalid_push")
+            raise InvalidInput(f"`{name}` is required", code="invalid_push")
         return None
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise BadRequest(f"`{name}` must be a string", code="invalid_push")
+        raise InvalidInput(f"`{name}` must be a string", code="invalid_push")
     text = str(value).strip()
     if len(text) > limit:
-        raise BadRequest(f"`{name}` is too long", code="invalid_push")
+        raise InvalidInput(f"`{name}` is too long", code="invalid_push")
     return text
 
 
@@ -39,14 +39,14 @@ def _when(value: Any, name: str) -> str:
     try:
         return clock.iso(clock.parse_iso(text or ""))
     except ValueError:
-        raise BadRequest(f"`{name}` is not an ISO date-time", code="invalid_push") from None
+        raise InvalidInput(f"`{name}` is not an ISO date-time", code="invalid_push") from None
 
 
 def _tracking(carrier: Any, tracking_no: Any, carrier_name: str, number_name: str) -> tuple[str, str]:
     company = normalize_carrier(_text(carrier, carrier_name, limit=40) or "")
     number = _text(tracking_no, number_name, limit=MAX_TRACKING_NO) or ""
     if "#" in company or "#" in number:
-        raise BadRequest("carrier and tracking number may not contain '#'", code="invalid_push")
+        raise InvalidInput("carrier and tracking number may not contain '#'", code="invalid_push")
     return company, number
 
 
@@ -58,7 +58,7 @@ def kuaidi100_form(raw: bytes) -> tuple[str, str]:
     try:
         form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise BadRequest("body is not UTF-8 form data", code="invalid_push") from None
+        raise InvalidInput("body is not UTF-8 form data", code="invalid_push") from None
     param = (form.get("param") or [""])[0]
     sign = (form.get("sign") or [""])[0]
     return param, sign
@@ -67,21 +67,21 @@ def kuaidi100_form(raw: bytes) -> tuple[str, str]:
 def verify_kuaidi100(param: str, sign: str) -> None:
     expected = hashlib.md5((param + get_settings().kuaidi100_salt).encode("utf-8")).hexdigest()
     if not sign or not hmac.compare_digest(sign.strip().lower().encode(), expected.encode()):
-        raise Unauthorized("sign does not match MD5(param + salt)", code="bad_signature")
+        raise Unauthenticated("sign does not match MD5(param + salt)", code="bad_signature")
 
 
 def parse_kuaidi100(param: str) -> Push:
     try:
         body = json.loads(param)
     except ValueError:
-        raise BadRequest("`param` is not JSON", code="invalid_push") from None
+        raise InvalidInput("`param` is not JSON", code="invalid_push") from None
     if not isinstance(body, dict) or not isinstance(body.get("lastResult"), dict):
-        raise BadRequest("`param.lastResult` is required", code="invalid_push")
+        raise InvalidInput("`param.lastResult` is required", code="invalid_push")
     last = body["lastResult"]
     carrier, number = _tracking(last.get("com"), last.get("nu"), "lastResult.com", "lastResult.nu")
     entries = last.get("data") or []
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise BadRequest("`lastResult.data` must be a list of objects", code="invalid_push")
+        raise InvalidInput("`lastResult.data` must be a list of objects", code="invalid_push")
     events = []
     for i, entry in enumerate(entries):
         at = _when(entry.get("ftime") or entry.get("time"), f"lastResult.data[{i}].time")
@@ -131,16 +131,16 @@ def verify_native(raw: bytes, signature: str | None) -> None:
     if scheme.strip().lower() != "sha256" or not hmac.compare_digest(
         supplied.strip().lower().encode(), expected.encode()
     ):
-        raise Unauthorized("X-Signature must be sha256=<HMAC-SHA256 of the body>", code="bad_signature")
+        raise Unauthenticated("X-Signature must be sha256=<HMAC-SHA256 of the body>", code="bad_signature")
 
 
 def parse_native(raw: bytes) -> Push:
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("body is not valid JSON", code="invalid_json") from None
+        raise InvalidInput("body is not valid JSON", code="invalid_json") from None
     if not isinstance(body, dict):
-        raise BadRequest("body must be a JSON object", code="invalid_json")
+        raise InvalidInput("body must be a JSON object", code="invalid_json")
     event_id = _text(body.get("event_id"), "event_id", limit=128)
     carrier, number = _tracking(body.get("carrier"), body.get("tracking_no"), "carrier", "tracking_no")
     status = _text(body.get("status"), "status", limit=40)
@@ -148,7 +148,7 @@ def parse_native(raw: bytes) -> Push:
     location = _text(body.get("location"), "location", required=False)
     detail = _text(body.get("detail"), "detail", required=False, limit=1000)
     if status not in machine.STATUSES:
-        raise Unprocessable(
+        raise RuleBroken(
             f"unknown status {status!r}; expected one of {', '.join(machine.STATUSES)}",
             code="unknown_status",
         )

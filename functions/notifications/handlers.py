@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
-
-from functions.core.errors import BadRequest, NotFound
-from functions.core.http import query_params, require_admin
+from functions.core.errors import InvalidInput, NotFound
+from functions.core.http import Blueprint, query_params, require_admin
 from functions.notifications import domain
 
 blueprint = Blueprint(__name__)
@@ -35,5 +33,5 @@ def customer_notifications(openid: str) -> dict[str, Any]:
     require_admin(blueprint.current_request)
     raw = query_params(blueprint.current_request).get("limit", "50")
     if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise BadRequest("limit must be 1..200", code="invalid_limit")
+        raise InvalidInput("limit must be 1..200", code="invalid_limit")
     return {"openid": openid, "notifications": domain.customer_notifications(openid, int(raw))}

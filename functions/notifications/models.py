@@ -21,7 +21,7 @@ from pynamodb.attributes import (
 )
 from pynamodb.models import Model
 
-from functions.core.models import Gsi1, Gsi2, TableMeta, table_name
+from functions.core.models import Gsi1, Gsi2, TableMeta
 
 NOTIFICATION = "N"
 
@@ -34,7 +34,7 @@ class HistoryEntry(MapAttribute):
 
 class NotificationRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("notifications")
+        table = "notifications"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=NOTIFICATION)
@@ -66,7 +66,7 @@ CAPS = "CAPS"
 
 class CapRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("notifications")
+        table = "notifications"
 
     pk = UnicodeAttribute(hash_key=True)  # CAP#<openid>
     sk = UnicodeAttribute(range_key=True)  # CAPS

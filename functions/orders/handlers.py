@@ -7,9 +7,9 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
-from functions.core.http import json_body, require_admin
+from functions.core.http import Blueprint, json_body, require_admin
 from functions.orders import domain
 from functions.orders.requests import parse_order
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, JSONAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import Gsi1, TableMeta, table_name
+from functions.core.models import Gsi1, TableMeta
 
 
 class OrderRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("orders")
+        table = "orders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="ORDER")
@@ -40,7 +40,7 @@ class OrderRow(Model):
 
 class PurchaseLineRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("orders")
+        table = "orders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from functions.core import clock
-from functions.core.errors import BadRequest
+from functions.core.errors import InvalidInput
 from functions.orders.domain import MAX_LINES, OrderInput
 
 MAX_ID = 128
@@ -15,16 +15,16 @@ def _id(value: Any, name: str, required: bool = True) -> str | None:
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"`{name}` must be a non-empty string", code="invalid_order")
+        raise InvalidInput(f"`{name}` must be a non-empty string", code="invalid_order")
     text = value.strip()
     if len(text) > MAX_ID or "#" in text:
-        raise BadRequest(f"`{name}` must be at most {MAX_ID} characters without '#'", code="invalid_order")
+        raise InvalidInput(f"`{name}` must be at most {MAX_ID} characters without '#'", code="invalid_order")
     return text
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise BadRequest(f"`{name}` must be an integer >= {minimum}", code="invalid_order")
+        raise InvalidInput(f"`{name}` must be an integer >= {minimum}", code="invalid_order")
     return value
 
 
@@ -34,11 +34,11 @@ def parse_order(body: dict[str, Any]) -> OrderInput:
     store_id = _id(body.get("store_id"), "store_id", required=False)
     raw_items = body.get("items")
     if not isinstance(raw_items, list) or not raw_items:
-        raise BadRequest("`items` must be a non-empty list", code="invalid_order")
+        raise InvalidInput("`items` must be a non-empty list", code="invalid_order")
     items = []
     for i, item in enumerate(raw_items):
         if not isinstance(item, dict):
-            raise BadRequest(f"`items[{i}]` must be an object", code="invalid_order")
+            raise InvalidInput(f"`items[{i}]` must be an object", code="invalid_order")
         items.append(
             {
                 "sku": _id(item.get("sku"), f"items[{i}].sku"),
@@ -47,7 +47,7 @@ def parse_order(body: dict[str, Any]) -> OrderInput:
             }
         )
     if len({item["sku"] for item in items}) > MAX_LINES:
-        raise BadRequest(f"at most {MAX_LINES} distinct SKUs per order", code="invalid_order")
+        raise InvalidInput(f"at most {MAX_LINES} distinct SKUs per order", code="invalid_order")
     total = _int(body.get("total_cents"), "total_cents", 0)
     purchased = body.get("purchased_at")
     if purchased is None:
@@ -56,14 +56,14 @@ def parse_order(body: dict[str, Any]) -> OrderInput:
         try:
             purchased_at = clock.iso(clock.parse_iso(str(purchased)))
         except ValueError:
-            raise BadRequest("`purchased_at` must be an ISO-8601 date-time", code="invalid_order") from None
+            raise InvalidInput("`purchased_at` must be an ISO-8601 date-time", code="invalid_order") from None
     consent = body.get("reminder_consent")
     if consent is not None and not isinstance(consent, bool):
-        raise BadRequest("`reminder_consent` must be true or false", code="invalid_order")
+        raise InvalidInput("`reminder_consent` must be true or false", code="invalid_order")
     shipment = body.get("shipment")
     if shipment is not None:
         if not isinstance(shipment, dict):
-            raise BadRequest("`shipment` must be {carrier, tracking_no}", code="invalid_order")
+            raise InvalidInput("`shipment` must be {carrier, tracking_no}", code="invalid_order")
         carrier = _id(shipment.get("carrier"), "shipment.carrier")
         tracking_no = _id(shipment.get("tracking_no"), "shipment.tracking_no")
         assert carrier is not None and tracking_no is not None

@@ -7,10 +7,10 @@ import logging
 from datetime import date
 from typing import Any
 
-from chalice import Blueprint, Cron, Response
+from chalice import Cron, Response
 
-from functions.core.errors import BadRequest, NotFound, Unprocessable
-from functions.core.http import customer_openid, json_body, require_admin
+from functions.core.errors import InvalidInput, NotFound, RuleBroken
+from functions.core.http import Blueprint, customer_openid, json_body, require_admin
 from functions.customers.domain import set_reminder_consent
 from functions.reminders import job, stats
 from functions.reminders.products import get_product, parse_product, put_product, validate_sku
@@ -42,7 +42,7 @@ def put_preferences() -> Response:
     body = json_body(blueprint.current_request)
     reminders = body.get("reminders")
     if not isinstance(reminders, bool):
-        raise Unprocessable("reminders must be true or false", code="invalid_reminders")
+        raise RuleBroken("reminders must be true or false", code="invalid_reminders")
     set_reminder_consent(openid, reminders)
     return Response(body={"reminders": reminders})
 
@@ -53,7 +53,7 @@ def get_run_stats(day: str) -> Response:
     try:
         parsed = date.fromisoformat(day)
     except ValueError:
-        raise BadRequest("date must be YYYY-MM-DD", code="invalid_date") from None
+        raise InvalidInput("date must be YYYY-MM-DD", code="invalid_date") from None
     return Response(body=stats.run_stats(parsed))
 
 

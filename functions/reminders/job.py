@@ -19,7 +19,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.core import clock, queues
 from functions.core.config import get_settings
-from functions.core.errors import BadRequest
+from functions.core.errors import InvalidInput
 from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
 from functions.notifications import caps
@@ -55,7 +55,7 @@ def resolve_date(event: dict[str, Any] | None) -> date:
     try:
         return date.fromisoformat(str(text))
     except ValueError:
-        raise BadRequest(f"date must be YYYY-MM-DD, got {text!r}", code="invalid_date") from None
+        raise InvalidInput(f"date must be YYYY-MM-DD, got {text!r}", code="invalid_date") from None
 
 
 def fan_out(day: date) -> int:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import TableMeta
 
 
 class ProductRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("reminders")
+        table = "reminders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default="PRODUCT")
@@ -31,7 +31,7 @@ class ProductRow(Model):
 
 class DueRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("reminders")
+        table = "reminders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -48,7 +48,7 @@ class DueRow(Model):
 
 class RunStatsRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("reminders")
+        table = "reminders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -67,7 +67,7 @@ class RunStatsRow(Model):
 
 class MarkerRow(Model):
     class Meta(TableMeta):
-        table_name = table_name("reminders")
+        table = "reminders"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from functions.core import clock
-from functions.core.errors import BadRequest, NotFound, Unprocessable
+from functions.core.errors import InvalidInput, NotFound, RuleBroken
 from functions.core.models import condition_failed
 from functions.stores.models import SCENE, STORE, SceneRow, StoreRow, scene_pk, store_pk
 
@@ -51,7 +51,7 @@ def _to_store(row: StoreRow) -> Store:
 
 def check_id(value: object, field: str) -> str:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise BadRequest(f"{field} must match {ID_PATTERN.pattern}", code=f"invalid_{field}")
+        raise InvalidInput(f"{field} must match {ID_PATTERN.pattern}", code=f"invalid_{field}")
     return value
 
 
@@ -107,7 +107,7 @@ def encode_scene(store_id: str, staff_id: str | None = None, campaign: str | Non
     parts.append(check_id(campaign, "campaign") if campaign else "")
     scene = "/".join(parts).rstrip("/")
     if len(scene) > SCENE_MAX:
-        raise Unprocessable(f"scene {scene!r} exceeds {SCENE_MAX} characters", code="scene_too_long")
+        raise RuleBroken(f"scene {scene!r} exceeds {SCENE_MAX} characters", code="scene_too_long")
     return scene
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Response
 
 from functions.core import clock
-from functions.core.errors import BadRequest, NotFound
-from functions.core.http import json_body, query_params, require_admin
+from functions.core.errors import InvalidInput, NotFound
+from functions.core.http import Blueprint, json_body, query_params, require_admin
 from functions.stores import domain, qrcodes, stats
 
 blueprint = Blueprint(__name__)
@@ -20,7 +20,7 @@ MAX_STATS_DAYS = 366
 def _text(body: dict[str, Any], field: str, limit: int) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise BadRequest(
+        raise InvalidInput(
             f"{field} must be a non-empty string of at most {limit} chars", code=f"invalid_{field}"
         )
     return value.strip()
@@ -60,10 +60,10 @@ def create_qrcode() -> Response:
     store_id = domain.check_id(body.get("store_id"), "store_id")
     permanent = body.get("permanent", False)
     if not isinstance(permanent, bool):
-        raise BadRequest("permanent must be true or false", code="invalid_permanent")
+        raise InvalidInput("permanent must be true or false", code="invalid_permanent")
     expire = body.get("expire_seconds")
     if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int)):
-        raise BadRequest("expire_seconds must be an integer", code="invalid_expire_seconds")
+        raise InvalidInput("expire_seconds must be an integer", code="invalid_expire_seconds")
     code = qrcodes.create_qrcode(
         store_id, _optional_id(body, "staff_id"), _optional_id(body, "campaign"), permanent, expire
     )
@@ -86,7 +86,7 @@ def _date(params: dict[str, str], name: str, default: date) -> date:
     try:
         return date.fromisoformat(params[name])
     except ValueError:
-        raise BadRequest(f"{name} must be YYYY-MM-DD", code=f"invalid_{name}") from None
+        raise InvalidInput(f"{name} must be YYYY-MM-DD", code=f"invalid_{name}") from None
 
 
 @blueprint.route("/admin/stores/{store_id}/stats", methods=["GET"])
@@ -99,7 +99,7 @@ def store_stats(store_id: str) -> Response:
     end = _date(params, "to", clock.business_date())
     start = _date(params, "from", end - timedelta(days=6))
     if start > end or (end - start).days >= MAX_STATS_DAYS:
-        raise BadRequest(f"need from <= to, at most {MAX_STATS_DAYS} days", code="invalid_range")
+        raise InvalidInput(f"need from <= to, at most {MAX_STATS_DAYS} days", code="invalid_range")
     if store_id != domain.UNKNOWN_STORE and domain.get_store(store_id) is None:
         raise NotFound(f"store {store_id} does not exist", code="store_not_found")
     return Response(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta, table_name
+from functions.core.models import TableMeta
 
 STORE = "STORE"
 SCENE = "SCENE"
@@ -23,7 +23,7 @@ class StoreStatsRow(Model):
     """pk = "STATS#<store_id>", sk = business date YYYY-MM-DD."""
 
     class Meta(TableMeta):
-        table_name = table_name("stores")
+        table = "stores"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
@@ -38,7 +38,7 @@ class StoreRow(Model):
     """pk = "STORE#<store_id>", sk = "STORE"."""
 
     class Meta(TableMeta):
-        table_name = table_name("stores")
+        table = "stores"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=STORE)
@@ -55,7 +55,7 @@ class SceneRow(Model):
     to the scene's store and staff member only if this row exists."""
 
     class Meta(TableMeta):
-        table_name = table_name("stores")
+        table = "stores"
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True, default=SCENE)

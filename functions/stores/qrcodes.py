@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from functions.core.errors import AppError, BadRequest, NotFound
+from functions.core.errors import InvalidInput, NotFound, WeChatRefused
 from functions.stores import domain
 
 MAX_TEMPORARY_S = 30 * 24 * 3600  # WeChat's limit for QR_STR_SCENE
@@ -32,7 +32,7 @@ def create_qrcode(
     scene = domain.decode_scene(domain.encode_scene(store_id, staff_id, campaign))
     assert scene is not None  # encode_scene only builds decodable scenes
     if expire_seconds is not None and (permanent or not 60 <= expire_seconds <= MAX_TEMPORARY_S):
-        raise BadRequest(
+        raise InvalidInput(
             f"expire_seconds is for temporary codes, 60..{MAX_TEMPORARY_S}", code="invalid_expire_seconds"
         )
     if domain.get_store(store_id) is None:
@@ -51,7 +51,7 @@ def create_qrcode(
     try:
         result = wechat.call("cgi-bin/qrcode/create", body)
     except (wechat.WeChatError, OSError) as error:  # OSError: requests' network errors
-        raise AppError(f"WeChat refused the QR code: {error}", code="wechat_error", status=502) from None
+        raise WeChatRefused(f"WeChat refused the QR code: {error}") from None
     ticket, url = str(result["ticket"]), str(result.get("url", ""))
     expires = None if permanent else int(result.get("expire_seconds") or body["expire_seconds"])
     domain.remember_qrcode(scene.scene, ticket, url, expires)

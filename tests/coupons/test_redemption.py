@@ -13,6 +13,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from functions.core import clock
 from functions.core.errors import AppError
+from functions.core.http import status_of
 from tests.coupons.conftest import pos_body, pos_headers, uid
 
 
@@ -221,7 +222,7 @@ def test_a_hundred_terminals_racing_on_one_code_redeem_it_exactly_once(make_stor
                 outcomes.append((200, stores[n % 10]))
                 return
             except AppError as error:
-                outcomes.append((error.status, error.code))
+                outcomes.append((status_of(error), error.code))
                 return
             except PynamoDBException:
                 continue
