@@ -24,7 +24,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.core import clock, queues
+from functions.core import clock, queues, txn
 from functions.core.config import get_settings
 from functions.core.models import condition_failed
 from functions.logistics import status as machine
@@ -247,6 +247,33 @@ def announce_current(carrier: str, tracking_no: str) -> bool:
     """After linking an order: tell the customer the status the shipment already has, once."""
     row = _get(shipment_pk(carrier, tracking_no))
     return announce(row) if row is not None else False
+
+
+def link_op(carrier: str, tracking_no: str, order_id: str, openid: str, purchased_at: str) -> txn.Op:
+    """The shipment registration, as an item of the order's transaction (label "shipment").
+
+    Creates the shipment if no push has arrived yet, or attaches the order to one that did.
+    A tracking number already linked to another order fails the item's condition.
+    """
+    pk = shipment_pk(carrier, tracking_no)
+    now = clock.iso(clock.now())
+    return txn.update(
+        "shipment",
+        ShipmentRow(pk, SHIPMENT),
+        [
+            ShipmentRow.carrier.set(carrier),
+            ShipmentRow.tracking_no.set(tracking_no),
+            ShipmentRow.order_id.set(order_id),
+            ShipmentRow.openid.set(openid),
+            ShipmentRow.gsi1pk.set(f"{CUSTOMER_PREFIX}{openid}"),
+            ShipmentRow.gsi1sk.set(f"{purchased_at}#{pk}"),
+            ShipmentRow.created_at.set(ShipmentRow.created_at | now),
+            ShipmentRow.updated_at.set(now),
+            # A racing push that read the row unlinked must re-read it and see the openid.
+            ShipmentRow.version.add(1),
+        ],
+        condition=ShipmentRow.order_id.does_not_exist() | (ShipmentRow.order_id == order_id),
+    )
 
 
 # -- announcing ------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from functions.core import clock
+from functions.core import clock, txn
 from functions.stores.models import StoreStatsRow
 
 COUNTERS = ("scans", "new_followers", "unsubscribes", "bookings", "redemptions")
@@ -60,3 +60,10 @@ def increments_in(
     touch an item only once, so `increment_in` twice on one row would be refused)."""
     if counters:
         transaction.update(_row(store_id, day), actions=[_action(c, n) for c, n in counters.items()])
+
+
+def counters_op(store_id: str, counters: dict[str, int], day: date | None = None) -> txn.Op:
+    """The increments of one store and business day, as an item of the caller's transaction,
+    so that a counter commits with the effect it counts (one item: a transaction may touch
+    an item only once)."""
+    return txn.update(f"stats#{store_id}", _row(store_id, day), [_action(c, n) for c, n in counters.items()])
