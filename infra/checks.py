@@ -149,6 +149,11 @@ def problems(template: dict[str, Any]) -> list[str]:
             if metric not in alarmed.get(rid, set()):
                 found.append(f"{rid}: no {metric} alarm")
         for ename, event in (props.get("Events") or {}).items():
+            if event["Type"] == "Schedule":
+                found.append(f"{rid}.{ename}: an EventBridge rule reads its cron in UTC, not TZ_BUSINESS")
+            zone = event.get("Properties", {}).get("ScheduleExpressionTimezone")
+            if event["Type"] == "ScheduleV2" and zone != {"Ref": "TzBusiness"}:
+                found.append(f"{rid}.{ename}: schedule not in the stage's TzBusiness")
             if event["Type"] != "SQS":
                 continue
             eprops = event["Properties"]

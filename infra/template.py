@@ -12,6 +12,9 @@ infra/layer.py) and template.json. The steps after `chalice package --merge-temp
 - every SQS event source points at the data template's queue (Chalice writes an ARN from the
   literal `queue="<logical>"`; the real queue is `${Prefix}-<logical>`) and reports partial
   batch failures (`ReportBatchItemFailures`);
+- every schedule (Chalice writes an EventBridge rule, which reads cron in UTC) becomes an
+  EventBridge Scheduler schedule (SAM `ScheduleV2`) named `${Prefix}-<function>`, its cron read
+  in the stage's TzBusiness, delivering the same "Scheduled Event" the rule delivered;
 - alarms on every DLQ's depth, every function's errors and throttles, and the notification
   failure rate, all sent to the stage's SNS topic;
 - outputs: the API URL and the WeChat callback URL.
@@ -109,6 +112,22 @@ NOTIFICATION_OUTCOME_FILTERS = {
 LOGGING_CONFIG = {"LogFormat": "JSON", "ApplicationLogLevel": "INFO", "SystemLogLevel": "WARN"}
 METRIC_NAMESPACE = "WechatRetail"
 NOTIFICATIONS_QUEUE = "notifications"
+# What a schedule passes to its function: the EventBridge "Scheduled Event" a rule would send,
+# which Chalice's CloudWatchEvent needs (every key) and the handlers read (`detail`). Scheduler
+# fills the <aws.scheduler.*> context attributes at each invocation.
+SCHEDULED_EVENT_INPUT = json.dumps(
+    {
+        "version": "0",
+        "id": "<aws.scheduler.execution-id>",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "${AWS::AccountId}",
+        "time": "<aws.scheduler.scheduled-time>",
+        "region": "${AWS::Region}",
+        "resources": ["<aws.scheduler.schedule-arn>"],
+        "detail": {},
+    }
+)
 
 
 class TemplateError(ValueError):
@@ -304,6 +323,9 @@ def finalize(
         }
         consumed = []
         for event in (props.get("Events") or {}).values():
+            if event["Type"] == "Schedule":
+                _business_time_schedule(event, name)
+                continue
             if event["Type"] != "SQS":
                 continue
             logical = _consumed_queue(event)
@@ -336,6 +358,24 @@ def finalize(
     outputs["AlarmTopicArn"] = {"Value": {"Ref": "AlarmTopic"}}
     outputs["SecretsPath"] = {"Value": _secrets_path()}
     return t
+
+
+def _business_time_schedule(event: dict[str, Any], name: str) -> None:
+    """Chalice's `Schedule` event (an EventBridge rule: cron in UTC) -> `ScheduleV2` (an
+    EventBridge Scheduler schedule, cron in the stage's TZ_BUSINESS; DST handled by AWS). SAM
+    gives it its own role allowed to invoke only this function."""
+    chalice_props = event["Properties"]
+    props: dict[str, Any] = {
+        # Scheduler names are unique per account and region: one per stage and function.
+        "Name": {"Fn::Sub": f"${{Prefix}}-{name}"},
+        "ScheduleExpression": chalice_props["Schedule"],
+        "ScheduleExpressionTimezone": {"Ref": "TzBusiness"},
+        "Input": {"Fn::Sub": SCHEDULED_EVENT_INPUT},
+    }
+    if chalice_props.get("Description"):
+        props["Description"] = chalice_props["Description"]
+    event["Type"] = "ScheduleV2"
+    event["Properties"] = props
 
 
 def _secrets_path() -> dict[str, Any]:

@@ -76,8 +76,8 @@ def delete_booking(booking_id: str) -> dict[str, Any]:
     return {"booking_id": booking.booking_id, "status": booking.status}
 
 
-# 02:00 UTC = 10:00 Asia/Shanghai: the day-before reminder for tomorrow's bookings.
-@blueprint.schedule(Cron(0, 2, "*", "*", "?", "*"), name="booking_reminders")
+# 10:00 business time (the expression is in TZ_BUSINESS): the day-before reminder for tomorrow's bookings.
+@blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="booking_reminders")
 def booking_reminders(event: Any) -> dict[str, Any]:
     raw = event.to_dict() if hasattr(event, "to_dict") else dict(event or {})
     return reminders.send_day_before(reminders.run_date(raw))

@@ -57,8 +57,8 @@ def get_run_stats(day: str) -> Response:
     return Response(body=stats.run_stats(parsed))
 
 
-# 02:00 UTC = 10:00 in Asia/Shanghai: after quiet hours, early in the shopping day.
-@blueprint.schedule(Cron(0, 2, "*", "*", "?", "*"), name="repurchase_reminders")
+# 10:00 business time (the expression is in TZ_BUSINESS): after quiet hours, early in the shopping day.
+@blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="repurchase_reminders")
 def repurchase_reminders(event: Any) -> dict[str, Any]:
     day = job.resolve_date(event.to_dict())
     shards = job.fan_out(day)

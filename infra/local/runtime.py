@@ -5,7 +5,9 @@ It drives a Chalice app's queue consumers and schedules exactly as Lambda would:
   real messageIds and receipt handles; deletes what succeeded, honours
   `batchItemFailures`, and leaves a batch whose handler raised to SQS's visibility
   timeout and redrive policy (so failures reach the DLQ after maxReceiveCount);
-- fires every `@app.schedule` handler on its rate/cron expression;
+- fires every `@app.schedule` handler on its rate/cron expression, a cron's fields read in
+  the business time zone (TZ_BUSINESS, read when the runtime is created) as EventBridge
+  Scheduler reads them in AWS (`ScheduleExpressionTimezone`, infra/template.py);
 - runs one function once on demand (`make invoke`).
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import ScheduledEventConfig, SQSEventConfig
 
+from functions.core.config import get_settings
 from infra.local.schedule import Schedule
 
 log = logging.getLogger("runtime")
@@ -104,7 +107,9 @@ class EventRuntime:
         queue_name: Callable[[str], str],
         poll_wait_s: int = 1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        tz: str | None = None,
     ):
+        """`tz`: the zone of the cron expressions; TZ_BUSINESS of the settings by default."""
         self.app = app
         self.sqs = sqs
         self.queue_name = queue_name
@@ -112,6 +117,7 @@ class EventRuntime:
         self.clock = clock
         self.consumers: dict[str, QueueConsumer] = {}
         self.schedules: dict[str, ScheduledFunction] = {}
+        self.tz = get_settings().tz_business if tz is None else tz
         for source in app.event_sources:
             handler = app.handler_map[source.name]
             if isinstance(source, SQSEventConfig):
@@ -122,7 +128,9 @@ class EventRuntime:
                 expression = source.schedule_expression
                 if not isinstance(expression, str):
                     expression = expression.to_string()
-                self.schedules[source.name] = ScheduledFunction(source.name, Schedule(expression), handler)
+                self.schedules[source.name] = ScheduledFunction(
+                    source.name, Schedule(expression, self.tz), handler
+                )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._urls: dict[str, tuple[str, str]] = {}

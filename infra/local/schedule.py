@@ -1,9 +1,16 @@
-"""EventBridge schedule expressions (`rate(...)`, `cron(...)`, UTC) evaluated locally."""
+"""EventBridge Scheduler expressions (`rate(...)`, `cron(...)`) evaluated locally.
+
+A cron's fields are wall-clock time in the schedule's zone (`ScheduleExpressionTimezone` in
+AWS; the runtime passes TZ_BUSINESS), as EventBridge Scheduler reads them across daylight
+saving time: a firing time that does not exist (clocks jump forward) is skipped, and one that
+occurs twice (clocks fall back) fires once, at its first occurrence. rate() ignores the zone.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
@@ -36,10 +43,11 @@ def _expand(field: str, low: int, high: int, names: list[str], name_base: int) -
 
 
 class Schedule:
-    """Computes the next firing time of one expression."""
+    """Computes the next firing time of one expression, its cron fields read in `tz`."""
 
-    def __init__(self, expression: str):
+    def __init__(self, expression: str, tz: str = "UTC"):
         self.expression = expression.strip()
+        self.zone = ZoneInfo(tz)
         rate = _RATE.match(self.expression)
         cron = _CRON.match(self.expression)
         if rate:
@@ -64,7 +72,11 @@ class Schedule:
             raise ValueError(f"unsupported schedule expression: {expression}")
 
     def matches(self, moment: datetime) -> bool:
+        """Whether the cron fields allow `moment`'s wall-clock time (in the schedule's zone
+        if `moment` is aware)."""
         assert self.fields is not None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(self.zone)
         minute, hour, dom, month, dow, year = self.fields
         aws_dow = (moment.isoweekday() % 7) + 1  # SUN=1 .. SAT=7
         checks = (
@@ -78,13 +90,25 @@ class Schedule:
         return all(allowed is None or value in allowed for allowed, value in checks)
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first firing strictly after `moment` (UTC)."""
+        """The first firing strictly after `moment`, in UTC."""
         moment = moment.astimezone(UTC)
         if self.period is not None:
             return moment + self.period
-        candidate = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        # Walk the zone's wall clock (naive) minute by minute from just after `moment`.
+        wall = moment.astimezone(self.zone).replace(tzinfo=None, second=0, microsecond=0)
+        candidate = wall + timedelta(minutes=1)
         for _ in range(60 * 24 * 366 * 2):
             if self.matches(candidate):
-                return candidate
+                instant = self._instant(candidate)
+                if instant is not None and instant > moment:
+                    return instant
             candidate += timedelta(minutes=1)
         raise ValueError(f"schedule never fires: {self.expression}")
+
+    def _instant(self, wall: datetime) -> datetime | None:
+        """The UTC instant of a naive wall-clock time in the zone: its first occurrence if the
+        clocks fall back over it (so it fires once), None if they jump over it (skipped)."""
+        instant = wall.replace(tzinfo=self.zone, fold=0).astimezone(UTC)
+        if instant.astimezone(self.zone).replace(tzinfo=None) != wall:
+            return None
+        return instant

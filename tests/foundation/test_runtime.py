@@ -151,6 +151,79 @@ def test_schedule_expressions_compute_the_next_firing(expression, after, expecte
     assert Schedule(expression).next_after(moment) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("tz", "after", "expected"),
+    [
+        ("Asia/Shanghai", "2026-01-01T00:00:00", "2026-01-01T02:00:00"),
+        ("Asia/Shanghai", "2026-07-01T02:00:00", "2026-07-02T02:00:00"),
+        ("Europe/Berlin", "2026-01-15T00:00:00", "2026-01-15T09:00:00"),  # CET, UTC+1
+        ("Europe/Berlin", "2026-07-15T00:00:00", "2026-07-15T08:00:00"),  # CEST, UTC+2
+        ("Europe/Berlin", "2026-03-28T09:00:00", "2026-03-29T08:00:00"),  # the night clocks go forward
+        ("UTC", "2026-01-01T00:00:00", "2026-01-01T10:00:00"),
+    ],
+)
+def test_a_cron_is_read_in_its_time_zone(tz, after, expected):
+    # Given "every day at 10:00" in the business time zone
+    schedule = Schedule("cron(0 10 * * ? *)", tz)
+    # Then it fires at 10:00 local, whatever that is in UTC on the day
+    moment = datetime.fromisoformat(after).replace(tzinfo=UTC)
+    assert schedule.next_after(moment) == datetime.fromisoformat(expected).replace(tzinfo=UTC)
+
+
+def _firings(schedule: Schedule, start: str, end: str) -> list[str]:
+    moment = datetime.fromisoformat(start).replace(tzinfo=UTC)
+    stop = datetime.fromisoformat(end).replace(tzinfo=UTC)
+    fired = []
+    while (moment := schedule.next_after(moment)) < stop:
+        fired.append(moment.strftime("%Y-%m-%dT%H:%M"))
+    return fired
+
+
+def test_a_local_time_that_does_not_exist_is_skipped():
+    # Given 02:30 Berlin time daily; on 2026-03-29 the clocks jump from 02:00 to 03:00
+    schedule = Schedule("cron(30 2 * * ? *)", "Europe/Berlin")
+    # Then that day has no firing, and the days around it fire at 02:30 local
+    assert _firings(schedule, "2026-03-27T12:00:00", "2026-03-31T00:00:00") == [
+        "2026-03-28T01:30",  # CET
+        "2026-03-30T00:30",  # CEST
+    ]
+
+
+def test_a_local_time_that_repeats_fires_once():
+    # Given 02:30 Berlin time daily; on 2026-10-25 02:00-03:00 happens twice (CEST, then CET)
+    schedule = Schedule("cron(30 2 * * ? *)", "Europe/Berlin")
+    # Then it fires once that day, at the first 02:30, even asked from inside the second hour
+    assert _firings(schedule, "2026-10-24T12:00:00", "2026-10-27T00:00:00") == [
+        "2026-10-25T00:30",  # CEST
+        "2026-10-26T01:30",  # CET
+    ]
+    inside_the_repeat = datetime(2026, 10, 25, 1, 15, tzinfo=UTC)  # 02:15 CET
+    assert schedule.next_after(inside_the_repeat) == datetime(2026, 10, 26, 1, 30, tzinfo=UTC)
+
+
+def test_a_rate_ignores_the_time_zone():
+    moment = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert Schedule("rate(1 hour)", "Europe/Berlin").next_after(moment) == moment + timedelta(hours=1)
+
+
+def test_the_runtime_reads_the_business_time_zone_when_it_is_created(sqs, monkeypatch):
+    from functions.core.config import reset_settings
+
+    # Given a brand whose business time zone is Berlin
+    monkeypatch.setenv("TZ_BUSINESS", "Europe/Berlin")
+    reset_settings()
+    try:
+        runtime = EventRuntime(runtime_app.app, sqs, lambda q: q)
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    # Then its daily cron(0 2 * * ? *) means 02:00 in Berlin, and an explicit zone wins
+    winter = datetime(2026, 1, 1, tzinfo=UTC)
+    assert runtime.schedules["daily_job"].schedule.next_after(winter) == datetime(2026, 1, 1, 1, tzinfo=UTC)
+    shanghai = EventRuntime(runtime_app.app, sqs, lambda q: q, tz="Asia/Shanghai")
+    assert shanghai.schedules["daily_job"].schedule.next_after(winter) == datetime(2026, 1, 1, 18, tzinfo=UTC)
+
+
 def test_invoke_runs_a_scheduled_function_with_a_detail(sqs):
     runtime = EventRuntime(runtime_app.app, sqs, lambda q: q)
     assert runtime.invoke("daily_job", {"date": "2026-05-01"}) == {"ran_for": "2026-05-01"}

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from chalice.app import CloudWatchEvent
 
 from functions.core.secrets import SECRET_NAMES
 from infra.access import classify, scan_app
@@ -68,6 +69,36 @@ def test_every_consumer_reports_batch_item_failures_from_a_queue_with_a_dlq(temp
             assert dlq in queues
             assert fn["Properties"]["Timeout"] <= queues[queue_id]["Properties"]["VisibilityTimeout"]
     assert consumers >= 1
+
+
+def test_every_schedule_runs_in_the_stage_business_time_zone(template):
+    # Given the app's daily schedules (cron in business time)
+    scheduled = {
+        rid: list((fn["Properties"].get("Events") or {}).values())
+        for rid, fn in _resources(template, "AWS::Serverless::Function").items()
+        if rid in ("BookingReminders", "RepurchaseReminders")
+    }
+    assert set(scheduled) == {"BookingReminders", "RepurchaseReminders"}
+    names = set()
+    for rid, events in scheduled.items():
+        # Then each is an EventBridge Scheduler schedule read in the stage's TzBusiness
+        assert [e["Type"] for e in events] == ["ScheduleV2"], rid
+        props = events[0]["Properties"]
+        assert props["ScheduleExpression"] == "cron(0 10 * * ? *)", rid
+        assert props["ScheduleExpressionTimezone"] == {"Ref": "TzBusiness"}, rid
+        names.add(props["Name"]["Fn::Sub"])
+        # And the function gets the Scheduled Event that Chalice parses, with its detail
+        payload = json.loads(
+            props["Input"]["Fn::Sub"].replace("${AWS::AccountId}", "1").replace("${AWS::Region}", "r")
+        )
+        CloudWatchEvent(payload, None)
+        assert payload["detail"] == {}
+    # And no function is left on an EventBridge rule (cron in UTC)
+    for rid, fn in _resources(template, "AWS::Serverless::Function").items():
+        assert all(e["Type"] != "Schedule" for e in (fn["Properties"].get("Events") or {}).values()), rid
+    # And schedule names are per stage, so that two stages share an account
+    assert names == {"${Prefix}-booking_reminders", "${Prefix}-repurchase_reminders"}
+    assert template["Parameters"]["TzBusiness"]["Default"] == "Asia/Shanghai"
 
 
 def test_every_dlq_has_a_depth_alarm_to_the_stage_topic(template):
@@ -148,6 +179,19 @@ def _mutated(template, change):
     return problems(t)
 
 
+def _first_schedule_event(t):
+    for fn in t["Resources"].values():
+        for event in (fn.get("Properties", {}).get("Events") or {}).values():
+            if event["Type"] == "ScheduleV2":
+                return event
+    raise AssertionError("no schedule")
+
+
+def _back_to_a_rule(event):
+    event["Type"] = "Schedule"
+    event["Properties"] = {"Schedule": event["Properties"]["ScheduleExpression"]}
+
+
 def _first_consumer_event(t):
     for fn in t["Resources"].values():
         for event in (fn.get("Properties", {}).get("Events") or {}).values():
@@ -163,6 +207,16 @@ def _first_consumer_event(t):
             "partial batch response dropped",
             lambda t: _first_consumer_event(t)["Properties"].pop("FunctionResponseTypes"),
             "ReportBatchItemFailures",
+        ),
+        (
+            "a schedule on an EventBridge rule (UTC)",
+            lambda t: _back_to_a_rule(_first_schedule_event(t)),
+            "reads its cron in UTC",
+        ),
+        (
+            "a schedule without the business time zone",
+            lambda t: _first_schedule_event(t)["Properties"].pop("ScheduleExpressionTimezone"),
+            "TzBusiness",
         ),
         (
             "wildcard sqs grant",
