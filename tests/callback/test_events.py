@@ -226,3 +226,23 @@ def test_a_slow_dynamodb_is_cut_off_by_the_deadline(client, monkeypatch):
     started = time.monotonic()
     assert deliver(client, sim, sim.event(new_id("o"), "CLICK", "REMINDERS_ON")) == (200, "success")
     assert time.monotonic() - started < 0.9
+
+
+def test_a_delivery_still_contended_after_the_retries_answers_the_same_reply(monkeypatch):
+    # Given DynamoDB keeps reporting a concurrent transaction (another delivery committing)
+    from functions.core import txn
+
+    def contended(ops, on_failed=None, retries=None):
+        assert retries == 1  # the callback's short-retry connection
+        raise txn.Cancelled({"dedupe": txn.CONFLICT}, {"dedupe": None})
+
+    monkeypatch.setattr(txn, "run", contended)
+    # Then the deterministic reply is ours too; any other cancellation is an error
+    assert storage.commit_once(new_id("k"), "reply", []) == "reply"
+
+    def refused(ops, on_failed=None, retries=None):
+        raise txn.Cancelled({"customer": "ValidationError"}, {"customer": None})
+
+    monkeypatch.setattr(txn, "run", refused)
+    with pytest.raises(txn.Cancelled):
+        storage.commit_once(new_id("k"), "reply", [])

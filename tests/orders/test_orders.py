@@ -225,3 +225,21 @@ def test_recorded_order_reaches_subscribers_through_the_queue(client, admin_head
     mine = [c for c in CALLS if c["order_id"] == order_id]
     assert len(mine) == 1
     assert mine[0]["items"][0]["sku"] == "FILTER" and mine[0]["total_cents"] == 414900
+
+
+def test_a_tracking_number_linked_to_another_order_is_409_and_records_nothing(client, admin_headers):
+    # Given an order linked to a shipment
+    tracking_no = uid("SF")
+    first = body(uid("ord-"), uid("o-"), shipment={"carrier": " SF ", "tracking_no": tracking_no})
+    assert client.http.post("/admin/orders", headers=admin_headers, body=first).status_code == 201
+    # When another order claims the same tracking number (the carrier normalised alike)
+    other, openid = uid("ord-"), uid("o-")
+    second = body(
+        other, openid, reminder_consent=True, shipment={"carrier": "sf", "tracking_no": tracking_no}
+    )
+    response = client.http.post("/admin/orders", headers=admin_headers, body=second)
+    # Then it is refused, and nothing of it is stored: no order, no purchase line, no consent
+    assert (response.status_code, json.loads(response.body)["error"]) == (409, "shipment_linked_elsewhere")
+    assert get_order(other) is None
+    assert not bought_since(openid, "FILTER", datetime(2024, 1, 1, tzinfo=UTC))
+    assert get_customer(openid) is None
