@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from functools import cache
 
+import msgspec
 from chalice import Response
 
 from functions.callback import crypto, domain
@@ -20,7 +21,7 @@ from functions.callback.xmlmsg import XmlRefused, parse, text_reply
 from functions.core import clock
 from functions.core.config import Settings, get_settings
 from functions.core.errors import Forbidden, InvalidInput
-from functions.core.http import Blueprint, query_params
+from functions.core.http import Blueprint
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint(__name__)
@@ -37,6 +38,19 @@ CONTENT_TYPES = [
     "application/x-www-form-urlencoded",
     "application/json",
 ]
+
+
+class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
+    """WeChat's query parameters. All optional strings: what is missing or wrong fails the
+    signature or replay checks (403), as WeChat's protocol has it, never a 400."""
+
+    signature: str = ""
+    timestamp: str = ""
+    nonce: str = ""
+    echostr: str = ""
+    openid: str = ""
+    encrypt_type: str = "raw"
+    msg_signature: str = ""
 
 
 def _check_fresh(timestamp: str, settings: Settings) -> None:
@@ -61,35 +75,33 @@ def _parse(body: bytes | str) -> dict:
         raise InvalidInput(str(error), code="invalid_xml") from None
 
 
-@blueprint.route("/wechat/callback", methods=["GET"])
-def verify_server() -> Response:
+@blueprint.route("/wechat/callback", methods=["GET"], query=CallbackQuery)
+def verify_server(query: CallbackQuery) -> Response:
     """WeChat's server verification: echo `echostr` when the signature is ours."""
-    params = query_params(blueprint.current_request)
     settings = get_settings()
-    timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
-    _check((timestamp, nonce), params.get("signature"), "invalid_signature", settings)
-    _check_fresh(timestamp, settings)
-    return Response(body=params.get("echostr", ""), headers={"Content-Type": "text/plain"})
+    _check((query.timestamp, query.nonce), query.signature, "invalid_signature", settings)
+    _check_fresh(query.timestamp, settings)
+    return Response(body=query.echostr, headers={"Content-Type": "text/plain"})
 
 
-@blueprint.route("/wechat/callback", methods=["POST"], content_types=CONTENT_TYPES)
-def receive() -> Response:
+@blueprint.route("/wechat/callback", methods=["POST"], content_types=CONTENT_TYPES, query=CallbackQuery)
+def receive(query: CallbackQuery) -> Response:
+    """A message or event from WeChat: verified, handled once, answered within the deadline."""
     request = blueprint.current_request
-    params = query_params(request)
     settings = get_settings()
-    timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
-    safe = params.get("encrypt_type", "raw").lower() == "aes"
+    timestamp, nonce = query.timestamp, query.nonce
+    safe = query.encrypt_type.lower() == "aes"
     # Safe mode is authenticated by msg_signature over the ciphertext; `signature` is
     # checked whenever sent, and is required in plaintext mode.
-    if not safe or params.get("signature"):
-        _check((timestamp, nonce), params.get("signature"), "invalid_signature", settings)
+    if not safe or query.signature:
+        _check((timestamp, nonce), query.signature, "invalid_signature", settings)
     _check_fresh(timestamp, settings)
     body = request.raw_body or b""
     if len(body) > MAX_BODY_BYTES:
         raise InvalidInput(f"body exceeds {MAX_BODY_BYTES} bytes", code="body_too_large")
     fields = _parse(body)
     if safe:
-        fields = _parse(_decrypt(fields, params, timestamp, nonce, settings))
+        fields = _parse(_decrypt(fields, query.msg_signature, timestamp, nonce, settings))
     try:
         message = Message.from_fields(fields)
     except InvalidMessage as error:
@@ -112,11 +124,11 @@ def receive() -> Response:
     return Response(body=xml, headers={"Content-Type": "application/xml"})
 
 
-def _decrypt(fields: dict, params: dict[str, str], timestamp: str, nonce: str, settings: Settings) -> str:
+def _decrypt(fields: dict, msg_signature: str, timestamp: str, nonce: str, settings: Settings) -> str:
     encrypt = fields.get("Encrypt")
     if not isinstance(encrypt, str) or not encrypt:
         raise InvalidInput("safe mode needs <Encrypt>", code="invalid_message")
-    _check((timestamp, nonce, encrypt), params.get("msg_signature"), "invalid_msg_signature", settings)
+    _check((timestamp, nonce, encrypt), msg_signature, "invalid_msg_signature", settings)
     try:
         return crypto.decrypt(
             encrypt, settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id

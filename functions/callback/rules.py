@@ -1,39 +1,38 @@
 """The dispatch table: small rules, from specific to general; the first match handles.
 
 Each handler returns an Outcome: the reply text (None = `success`) and, if the message
-changes anything, the effects to commit together with the dedupe record. Handlers may read
-(one round trip at most) but never write themselves, except TEMPLATESENDJOBFINISH, whose
-effect is the notifications capability's own idempotent status update.
+changes anything, the effects to commit together with the dedupe record: transaction items
+their owners provide (customers, store stats). Handlers may read (one round trip at most) but
+never write themselves, except TEMPLATESENDJOBFINISH, whose effect is the notifications
+capability's own idempotent status update.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pynamodb.transactions import TransactWrite
-
-from functions.callback import storage
+from functions.bookings.summary import for_customer as bookings_of
 from functions.callback.message import Message
-from functions.core import clock
+from functions.core import clock, txn
+from functions.coupons.summary import for_customer as coupons_of
 from functions.customers import domain as customers
 from functions.customers.domain import Touch
+from functions.logistics.summary import for_customer as shipments_of
+from functions.notifications.delivery import mark_delivery
 from functions.stores import stats
-from functions.stores.domain import UNKNOWN_STORE, decode_scene
+from functions.stores.domain import UNKNOWN_STORE, scan_target
 
 DEFAULT_WELCOME = "欢迎关注！回复“物流”查看快递进度，回复“预约”查看配送预约，回复“券”查看优惠券。"
 REMINDERS_ON_TEXT = "已开启补货提醒，我们会在合适的时候提醒您。回复“TD”可随时退订。"
 REMINDERS_OFF_TEXT = "已关闭补货提醒，您将不再收到提醒消息。"
 QR_PREFIX = "qrscene_"
 
-Effects = Callable[[TransactWrite], None]
-
 
 @dataclass(frozen=True)
 class Outcome:
     reply: str | None = None
-    effects: Effects | None = None
+    effects: Sequence[txn.Op] | None = None  # None: nothing to commit, no dedupe record
 
 
 Handler = Callable[[Message], Outcome]
@@ -73,22 +72,17 @@ def _attributed(m: Message, scene: str, kind: str) -> Outcome:
     """A scan of `scene` (on subscribe or while following)."""
     at = clock.iso(clock.now())
     counters = {"scans": 1, **({"new_followers": 1} if kind == "subscribe" else {})}
-    decoded = decode_scene(scene)
-    target = storage.lookup_scene(scene, decoded.store_id) if decoded else None
+    target = scan_target(scene)
     if target is None:
-
-        def unknown(tx: TransactWrite) -> None:
-            customers.follow_in(tx, m.from_user, at)
-            stats.increments_in(tx, UNKNOWN_STORE, counters)
-
-        return Outcome(DEFAULT_WELCOME, unknown)
+        return Outcome(
+            DEFAULT_WELCOME,
+            [*customers.follow_ops(m.from_user, at), stats.counters_op(UNKNOWN_STORE, counters)],
+        )
     touch = Touch(kind, scene, target.store_id, target.staff_id, target.campaign, at, m.dedupe_key[-16:])
-
-    def known(tx: TransactWrite) -> None:
-        customers.follow_in(tx, m.from_user, at, touch)
-        stats.increments_in(tx, target.store_id, counters)
-
-    return Outcome(target.welcome, known)
+    return Outcome(
+        target.welcome,
+        [*customers.follow_ops(m.from_user, at, touch), stats.counters_op(target.store_id, counters)],
+    )
 
 
 def subscribe_with_scene(m: Message) -> Outcome:
@@ -96,8 +90,7 @@ def subscribe_with_scene(m: Message) -> Outcome:
 
 
 def subscribe(m: Message) -> Outcome:
-    at = clock.iso(clock.now())
-    return Outcome(DEFAULT_WELCOME, lambda tx: customers.follow_in(tx, m.from_user, at))
+    return Outcome(DEFAULT_WELCOME, customers.follow_ops(m.from_user, clock.iso(clock.now())))
 
 
 def scan(m: Message) -> Outcome:
@@ -105,32 +98,31 @@ def scan(m: Message) -> Outcome:
 
 
 def unsubscribe(m: Message) -> Outcome:
-    at = clock.iso(clock.now())
-    first_store = storage.first_store_of(m.from_user)
-
-    def effects(tx: TransactWrite) -> None:
-        customers.unsubscribe_in(tx, m.from_user, at)
-        if first_store:
-            stats.increments_in(tx, first_store, {"unsubscribes": 1})
-
+    effects = [customers.unsubscribe_op(m.from_user, clock.iso(clock.now()))]
+    first_store = customers.first_store_of(m.from_user)
+    if first_store:
+        effects.append(stats.counters_op(first_store, {"unsubscribes": 1}))
     return Outcome(None, effects)
 
 
-def summary(module: str) -> Handler:
-    """Reply with `<module>.for_customer(openid)`, imported on first use (not at cold start)."""
+# The customer's summaries: looked up here at call time, so a test can stand one in.
+def my_shipments(m: Message) -> Outcome:
+    return Outcome(shipments_of(m.from_user))
 
-    def handler(m: Message) -> Outcome:
-        return Outcome(importlib.import_module(module).for_customer(m.from_user))
 
-    handler.__name__ = f"summary[{module}]"
-    return handler
+def my_bookings(m: Message) -> Outcome:
+    return Outcome(bookings_of(m.from_user))
+
+
+def my_coupons(m: Message) -> Outcome:
+    return Outcome(coupons_of(m.from_user))
 
 
 def reminders(consent: bool) -> Handler:
     def handler(m: Message) -> Outcome:
         return Outcome(
             REMINDERS_ON_TEXT if consent else REMINDERS_OFF_TEXT,
-            lambda tx: customers.set_reminder_consent_in(tx, m.from_user, consent),
+            [customers.reminder_consent_op(m.from_user, consent)],
         )
 
     handler.__name__ = f"reminders[{consent}]"
@@ -138,8 +130,6 @@ def reminders(consent: bool) -> Handler:
 
 
 def delivery_report(m: Message) -> Outcome:
-    from functions.notifications.delivery import mark_delivery
-
     if m.msg_id:
         mark_delivery(m.msg_id, m.status)
     return Outcome(None)
@@ -149,25 +139,21 @@ def ignore(_: Message) -> Outcome:
     return Outcome(None)
 
 
-SHIPMENTS = summary("functions.logistics.summary")
-BOOKINGS = summary("functions.bookings.summary")
-COUPONS = summary("functions.coupons.summary")
-
 RULES: tuple[Rule, ...] = (
     Rule("subscribe_with_scene", subscribe_with_scene, "event", "subscribe", event_key_prefix=QR_PREFIX),
     Rule("subscribe", subscribe, "event", "subscribe"),
     Rule("scan", scan, "event", "SCAN"),
     Rule("unsubscribe", unsubscribe, "event", "unsubscribe"),
-    Rule("click_shipments", SHIPMENTS, "event", "CLICK", "MY_SHIPMENTS"),
-    Rule("click_bookings", BOOKINGS, "event", "CLICK", "MY_BOOKINGS"),
-    Rule("click_coupons", COUPONS, "event", "CLICK", "MY_COUPONS"),
+    Rule("click_shipments", my_shipments, "event", "CLICK", "MY_SHIPMENTS"),
+    Rule("click_bookings", my_bookings, "event", "CLICK", "MY_BOOKINGS"),
+    Rule("click_coupons", my_coupons, "event", "CLICK", "MY_COUPONS"),
     Rule("click_reminders_on", reminders(True), "event", "CLICK", "REMINDERS_ON"),
     Rule("click_reminders_off", reminders(False), "event", "CLICK", "REMINDERS_OFF"),
     Rule("delivery_report", delivery_report, "event", "TEMPLATESENDJOBFINISH"),
     Rule("text_unsubscribe_reminders", reminders(False), "text", text_exact=("退订", "TD")),
-    Rule("text_shipments", SHIPMENTS, "text", text_contains=("物流", "快递")),
-    Rule("text_bookings", BOOKINGS, "text", text_contains=("预约",)),
-    Rule("text_coupons", COUPONS, "text", text_contains=("券",)),
+    Rule("text_shipments", my_shipments, "text", text_contains=("物流", "快递")),
+    Rule("text_bookings", my_bookings, "text", text_contains=("预约",)),
+    Rule("text_coupons", my_coupons, "text", text_contains=("券",)),
     Rule("anything_else", ignore),
 )
 

@@ -1,4 +1,15 @@
-"""Customer records: subscription state and reminder consent, read cheaply by every sender."""
+"""Customer records: subscription state and reminder consent, read cheaply by every sender.
+
+This capability is the one writer of a customer's record. Where another capability's
+transaction must change it (the WeChat callback's dedupe record, an order), it takes the items
+from the `*_op(s)` functions below.
+
+Reminder consent: the customer's own choice (menu, keyword, H5 preferences) always wins. A
+withdrawal also stores `withdrawn_consent` (False), and an order's consent resolves to
+`if_not_exists(withdrawn_consent, true)`: an order recorded after a withdrawal, or carrying a
+consent given before it, never turns reminders back on. Only the customer's own opt-in removes
+the marker.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
-from pynamodb.transactions import TransactWrite
+from pynamodb.transactions import TransactGet
 
-from functions.core import clock
+from functions.core import clock, txn
+from functions.core.models import transaction_connection
 from functions.customers.models import PROFILE, CustomerRow, TouchRow
 
 
@@ -33,6 +45,9 @@ class Customer:
     first_store_id: str | None = None
     first_staff_id: str | None = None
     first_scene: str | None = None
+    # Unfollowed us (an unsubscribe event or WeChat's 43004), as opposed to a record created
+    # before any subscribe event: senders drop messages to the former only.
+    unsubscribed: bool = False
 
 
 def _to_domain(row: CustomerRow) -> Customer:
@@ -43,6 +58,7 @@ def _to_domain(row: CustomerRow) -> Customer:
         first_store_id=row.first_store_id,
         first_staff_id=row.first_staff_id or None,  # "" marks "first touch had no staff"
         first_scene=row.first_scene,
+        unsubscribed=not row.subscribed and row.unsubscribed_at is not None,
     )
 
 
@@ -53,9 +69,27 @@ def get_customer(openid: str) -> Customer | None:
         return None
 
 
+def first_store_of(openid: str) -> str | None:
+    """The store of the customer's first touch, or None. One round trip with a single retry
+    (a TransactGet on the short-retry connection): the WeChat callback reads it within 5 s."""
+    with TransactGet(connection=transaction_connection(max_retry_attempts=1)) as get:
+        future = get.get(CustomerRow, openid, PROFILE)
+    try:
+        return future.get().first_store_id
+    except DoesNotExist:
+        return None
+
+
+def _own_consent_actions(consent: bool) -> list[Any]:
+    """The customer's own choice: a withdrawal pins consent off against orders, an opt-in unpins it."""
+    if consent:
+        return [CustomerRow.reminder_consent.set(True), CustomerRow.withdrawn_consent.remove()]
+    return [CustomerRow.reminder_consent.set(False), CustomerRow.withdrawn_consent.set(False)]
+
+
 def set_reminder_consent(openid: str, consent: bool) -> None:
-    """Store consent; creates the record if the customer is not known yet."""
-    CustomerRow(openid).update(actions=[CustomerRow.reminder_consent.set(consent)])
+    """Store the customer's own choice; creates the record if the customer is not known yet."""
+    CustomerRow(openid, PROFILE).update(actions=_own_consent_actions(consent))
 
 
 def mark_unsubscribed(openid: str) -> None:
@@ -68,8 +102,8 @@ def mark_unsubscribed(openid: str) -> None:
     )
 
 
-# -- the same effects as parts of a caller's transaction (the WeChat callback commits them
-#    together with its dedupe record) ----------------------------------------------------
+# -- the same effects as items of a caller's transaction (the WeChat callback commits them
+#    together with its dedupe record; an order with its purchase lines) ------------------
 
 
 def _first_touch_actions(touch: Touch) -> list[Any]:
@@ -88,35 +122,55 @@ def _first_touch_actions(touch: Touch) -> list[Any]:
     ]
 
 
-def follow_in(transaction: TransactWrite, openid: str, at: str, touch: Touch | None = None) -> None:
-    """Subscribed (created or re-activated), with first-touch attribution and a touch row."""
+def follow_ops(openid: str, at: str, touch: Touch | None = None) -> list[txn.Op]:
+    """Subscribed (created or re-activated), with first-touch attribution and a touch row
+    (labels "customer" and "touch")."""
     actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(at)]
+    ops = []
     if touch is not None:
         actions += _first_touch_actions(touch)
-        transaction.save(
-            TouchRow(
-                openid,
-                f"TOUCH#{touch.at}#{touch.key}",
-                kind=touch.kind,
-                scene=touch.scene,
-                store_id=touch.store_id,
-                staff_id=touch.staff_id,
-                campaign=touch.campaign,
-                at=touch.at,
-            )
+        row = TouchRow(
+            openid,
+            f"TOUCH#{touch.at}#{touch.key}",
+            kind=touch.kind,
+            scene=touch.scene,
+            store_id=touch.store_id,
+            staff_id=touch.staff_id,
+            campaign=touch.campaign,
+            at=touch.at,
         )
-    transaction.update(CustomerRow(openid, PROFILE), actions=actions)
+        ops.append(txn.put("touch", row))
+    return [*ops, txn.update("customer", CustomerRow(openid, PROFILE), actions)]
 
 
-def unsubscribe_in(transaction: TransactWrite, openid: str, at: str) -> None:
-    transaction.update(
+def unsubscribe_op(openid: str, at: str) -> txn.Op:
+    """Marked unsubscribed: every queued and future notification to them is dropped (label "customer")."""
+    return txn.update(
+        "customer",
         CustomerRow(openid, PROFILE),
-        actions=[CustomerRow.subscribed.set(False), CustomerRow.unsubscribed_at.set(at)],
+        [CustomerRow.subscribed.set(False), CustomerRow.unsubscribed_at.set(at)],
     )
 
 
-def set_reminder_consent_in(transaction: TransactWrite, openid: str, consent: bool) -> None:
-    transaction.update(CustomerRow(openid, PROFILE), actions=[CustomerRow.reminder_consent.set(consent)])
+def reminder_consent_op(openid: str, consent: bool) -> txn.Op:
+    """The customer's own choice (REMINDERS_ON/OFF, 退订, TD), as a transaction item (label "customer")."""
+    return txn.update("customer", CustomerRow(openid, PROFILE), _own_consent_actions(consent))
+
+
+def order_consent_op(openid: str, consent: bool) -> txn.Op:
+    """The consent given with an order, as an item of the order's transaction (label "consent").
+
+    A "yes" never overrides the customer's own withdrawal, and never cancels the order's
+    transaction because of it: it resolves to the marker's False when the marker is there.
+    A "no" withdraws, like the customer's own withdrawal.
+    """
+    if not consent:
+        return txn.update("consent", CustomerRow(openid, PROFILE), _own_consent_actions(False))
+    return txn.update(
+        "consent",
+        CustomerRow(openid, PROFILE),
+        [CustomerRow.reminder_consent.set(CustomerRow.withdrawn_consent | True)],
+    )
 
 
 def touches(openid: str) -> list[Touch]:

@@ -18,6 +18,9 @@ class CustomerRow(Model):
     sk = UnicodeAttribute(range_key=True, default=PROFILE)
     subscribed = BooleanAttribute(default=False)
     reminder_consent = BooleanAttribute(default=False)
+    # Present (always False) from the customer's own withdrawal until their own opt-in: the value
+    # an order's consent resolves to (`if_not_exists`), so no order overrides a withdrawal.
+    withdrawn_consent = BooleanAttribute(null=True)
     subscribed_at = UnicodeAttribute(null=True)
     unsubscribed_at = UnicodeAttribute(null=True)
     # First-touch attribution: set once, never overwritten.

@@ -3,28 +3,23 @@
 Read side shared with other capabilities:
     get_order(order_id) -> Order | None
     bought_since(openid, sku, since) -> bool
-Write side: record_order (POST /admin/orders) and the `order_recorded` event, which
-dispatch_event hands to every subscriber of functions/orders/subscribers.py.
+Write side: record_order (POST /admin/orders) and the `order_recorded` event, which the
+order-events consumer hands to every subscriber (functions/orders/subscribers.py).
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
-from functions.core import clock, queues
-from functions.core.errors import Conflict
-from functions.core.models import transaction_connection
+from functions.core import clock, queues, txn
+from functions.core.errors import Conflict, InvalidInput
+from functions.customers.domain import order_consent_op
+from functions.logistics import shipments
 from functions.orders.models import OrderRow, PurchaseLineRow
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -105,14 +100,12 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
     transaction, then publish `order_recorded`. Returns (order, created).
 
     The same order_id again changes nothing and returns the stored order; it re-publishes the
-    event only if the first attempt did not get it onto the queue.
+    event only if the first attempt did not get it onto the queue. (An SDK retry of a commit
+    whose answer was lost needs no check here: txn.run sends each attempt with its own
+    ClientRequestToken, so DynamoDB answers the retry with the first commit's success.)
     """
-    # Imported here: logistics and customers import the orders read side, not the reverse.
-    from functions.customers.models import CustomerRow
-    from functions.logistics import shipments
-
+    quantities = _quantities(data.items)
     now = clock.iso(clock.now())
-    request_id = uuid.uuid4().hex
     row = OrderRow(
         f"ORDER#{data.order_id}",
         "ORDER",
@@ -125,59 +118,37 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         reminder_consent=data.reminder_consent,
         shipment=data.shipment,
         recorded_at=now,
-        request_id=request_id,
         gsi1pk=f"CUSTOMER#{data.openid}",
         gsi1sk=data.purchased_at,
     )
+    ops = [txn.put("order", row, condition=OrderRow.pk.does_not_exist(), old_on_fail=True)]
+    ops += [txn.put(f"line#{sku}", _line(data, sku, qty)) for sku, qty in quantities.items()]
+    if data.shipment:
+        ops.append(
+            shipments.link_op(
+                data.shipment["carrier"],
+                data.shipment["tracking_no"],
+                data.order_id,
+                data.openid,
+                data.purchased_at,
+            )
+        )
+    if data.reminder_consent is not None:
+        ops.append(order_consent_op(data.openid, data.reminder_consent))
     try:
-        with TransactWrite(
-            connection=transaction_connection(), client_request_token=request_id
-        ) as transaction:
-            transaction.save(row, condition=OrderRow.pk.does_not_exist())
-            for sku, qty in _quantities(data.items).items():
-                transaction.save(
-                    PurchaseLineRow(
-                        f"ORDER#{data.order_id}",
-                        f"LINE#{sku}",
-                        order_id=data.order_id,
-                        openid=data.openid,
-                        sku=sku,
-                        qty=qty,
-                        purchased_at=data.purchased_at,
-                        gsi1pk=f"BOUGHT#{data.openid}#{sku}",
-                        gsi1sk=f"{data.purchased_at}#{data.order_id}",
-                    )
-                )
-            if data.shipment:
-                shipments.link_in(
-                    transaction,
-                    data.shipment["carrier"],
-                    data.shipment["tracking_no"],
-                    data.order_id,
-                    data.openid,
-                    data.purchased_at,
-                )
-            if data.reminder_consent is not None:
-                transaction.update(
-                    CustomerRow(data.openid),
-                    actions=[CustomerRow.reminder_consent.set(data.reminder_consent)],
-                )
-    except TransactWriteError as error:
-        reasons = [getattr(r, "code", None) for r in (error.cancellation_reasons or [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            existing = OrderRow.get(row.pk, "ORDER", consistent_read=True)
-            if existing.request_id != request_id:  # recorded before: a no-op
-                order = _to_domain(existing)
-                if existing.event_published_at is None:
-                    _publish(order)
-                return order, False
-            # else: our own commit, seen again through an SDK retry
-        elif "ConditionalCheckFailed" in reasons:
+        txn.run(ops)
+    except txn.Cancelled as cancelled:
+        if cancelled.failed("order"):  # recorded before: a no-op
+            existing = _stored(row.pk, cancelled.items.get("order"))
+            order = _to_domain(existing)
+            if existing.event_published_at is None:
+                _publish(order)
+            return order, False
+        if cancelled.failed("shipment"):
             raise Conflict(
                 "the tracking number is already linked to another order", code="shipment_linked_elsewhere"
             ) from None
-        else:
-            raise
+        raise
     order = _to_domain(row)
     if data.shipment:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
@@ -185,11 +156,34 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
     return order, True
 
 
+def _line(data: OrderInput, sku: str, qty: int) -> PurchaseLineRow:
+    return PurchaseLineRow(
+        f"ORDER#{data.order_id}",
+        f"LINE#{sku}",
+        order_id=data.order_id,
+        openid=data.openid,
+        sku=sku,
+        qty=qty,
+        purchased_at=data.purchased_at,
+        gsi1pk=f"BOUGHT#{data.openid}#{sku}",
+        gsi1sk=f"{data.purchased_at}#{data.order_id}",
+    )
+
+
+def _stored(pk: str, raw_item: dict[str, Any] | None) -> OrderRow:
+    """The order that was there already: from the cancellation's old item, else read."""
+    if raw_item:
+        return OrderRow.from_raw_data(raw_item)
+    return OrderRow.get(pk, "ORDER", consistent_read=True)
+
+
 def _quantities(items: list[dict[str, Any]]) -> dict[str, int]:
     """One purchase line per SKU (the line's key), quantities of repeated SKUs added up."""
     totals: dict[str, int] = {}
     for item in items:
         totals[item["sku"]] = totals.get(item["sku"], 0) + int(item["qty"])
+    if len(totals) > MAX_LINES:
+        raise InvalidInput(f"at most {MAX_LINES} distinct SKUs per order", code="invalid_items")
     return totals
 
 
@@ -198,23 +192,3 @@ def _publish(order: Order) -> None:
     OrderRow(f"ORDER#{order.order_id}", "ORDER").update(
         actions=[OrderRow.event_published_at.set(clock.iso(clock.now()))]
     )
-
-
-def dispatch_event(event: dict[str, Any]) -> None:
-    """Run every subscriber on an order event; raises if any failed (after trying them all)."""
-    from functions.orders.subscribers import SUBSCRIBERS
-
-    errors: list[str] = []
-    for spec in SUBSCRIBERS:
-        module_name, _, attr = spec.partition(":")
-        try:
-            getattr(importlib.import_module(module_name), attr)(event)
-        except Exception as error:
-            log.exception("order subscriber %s failed on %s", spec, event.get("order_id"))
-            errors.append(f"{spec}: {error}")
-    if errors:
-        raise SubscriberError("; ".join(errors))
-
-
-class SubscriberError(Exception):
-    pass

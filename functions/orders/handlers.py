@@ -9,20 +9,19 @@ from typing import Any
 
 from chalice import Response
 
-from functions.core.http import Blueprint, json_body, require_admin
-from functions.orders import domain
-from functions.orders.requests import parse_order
+from functions.core.http import Blueprint
+from functions.orders import domain, subscribers
+from functions.orders.requests import OrderRequest
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
 
-@blueprint.route("/admin/orders", methods=["POST"])
-def record_order() -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    order, created = domain.record_order(parse_order(json_body(request)))
+@blueprint.route("/admin/orders", methods=["POST"], auth="admin", body=OrderRequest)
+def record_order(body: OrderRequest) -> Response:
+    """Record an order (idempotent per order_id) and publish `order_recorded`."""
+    order, created = domain.record_order(body.to_input())
     return Response(body={**asdict(order), "created": created}, status_code=201 if created else 200)
 
 
@@ -34,7 +33,7 @@ def order_events(event: Any) -> dict[str, Any]:
     for record in event:
         message_id = record.to_dict()["messageId"]
         try:
-            domain.dispatch_event(json.loads(record.body))
+            subscribers.dispatch(json.loads(record.body))
         except Exception:
             log.exception("order event %s failed", message_id)
             failures.append({"itemIdentifier": message_id})

@@ -28,9 +28,6 @@ class OrderRow(Model):
     reminder_consent = BooleanAttribute(null=True)
     shipment = JSONAttribute(null=True)  # {"carrier", "tracking_no"}
     recorded_at = UnicodeAttribute(null=True)
-    # Identifies the request that wrote the order: a transaction retried by the SDK after a
-    # timeout (whose first attempt did commit) is recognised as our own write, not a duplicate.
-    request_id = UnicodeAttribute(null=True)
     # Set once the order_recorded event is on the queue; a retried POST re-publishes until then.
     event_published_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)

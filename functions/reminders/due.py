@@ -3,7 +3,9 @@ it becomes due, so the daily job reads only what is due that day, never the hist
 
 The index is sharded (`pk "DUE#<date>#<shard>"`) so that one busy day is spread over SHARDS
 partitions and SHARDS workers. Subscriber of the `order_recorded` event
-(functions/orders/subscribers.py); idempotent, because events can be delivered twice.
+(functions/orders/subscribers.py); idempotent, because events can be delivered twice. The
+consent given with an order is not this module's: the customers capability stores it in the
+order's own transaction, so a redelivered event cannot undo a withdrawal made since.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from pynamodb.exceptions import PutError
 
 from functions.core import clock
 from functions.core.models import condition_failed
-from functions.customers.domain import set_reminder_consent
-from functions.reminders.models import DueRow, MarkerRow
+from functions.reminders.models import DueRow
 from functions.reminders.products import get_product
 
 # Partitions per business date. Changing it only affects purchases indexed afterwards if the
@@ -25,7 +26,6 @@ from functions.reminders.products import get_product
 # every shard < SHARDS; empty shards cost one query each).
 SHARDS = 16
 DUE_TTL_DAYS = 60  # a due item is kept this long after its date (ops can re-run the day meanwhile)
-MARKER_TTL_DAYS = 30  # longer than SQS's 14-day retention: a redelivery always finds it
 
 
 def shard_of(openid: str, sku: str) -> int:
@@ -75,29 +75,9 @@ def _put_once(row: Any) -> bool:
     return True
 
 
-def apply_order_consent(order_id: str, openid: str, consent: bool | None) -> bool:
-    """Store the consent given with an order, once per order.
-
-    The marker is written first: a late redelivery of an old order must not undo a withdrawal
-    made since. A crash between the two writes loses that order's consent (the safe side).
-    """
-    if consent is None:
-        return False
-    marker = MarkerRow(
-        f"ORDER#{order_id}",
-        "CONSENT",
-        expires_at=clock.now_ts() + MARKER_TTL_DAYS * 86400,
-    )
-    if not _put_once(marker):
-        return False
-    set_reminder_consent(openid, bool(consent))
-    return True
-
-
 def on_order_recorded(event: dict[str, Any]) -> list[str]:
     """Index the order's due purchases; returns the due keys written (new or not)."""
     order_id, openid = str(event["order_id"]), str(event["openid"])
-    apply_order_consent(order_id, openid, event.get("reminder_consent"))
     written: list[str] = []
     seen: set[str] = set()
     for item in event.get("items") or []:

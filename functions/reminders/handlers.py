@@ -9,52 +9,48 @@ from typing import Any
 
 from chalice import Cron, Response
 
-from functions.core.errors import InvalidInput, NotFound, RuleBroken
-from functions.core.http import Blueprint, customer_openid, json_body, require_admin
+from functions.core.errors import NotFound
+from functions.core.fields import Sku
+from functions.core.http import Blueprint
 from functions.customers.domain import set_reminder_consent
 from functions.reminders import job, stats
-from functions.reminders.products import get_product, parse_product, put_product, validate_sku
+from functions.reminders.products import Product, get_product, put_product
+from functions.reminders.requests import PreferencesBody, ProductBody
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
 
-@blueprint.route("/admin/products/{sku}", methods=["PUT"])
-def put_product_route(sku: str) -> Response:
-    require_admin(blueprint.current_request)
-    product = parse_product(sku, json_body(blueprint.current_request))
-    return Response(body=put_product(product).to_dict(), status_code=200)
+@blueprint.route(
+    "/admin/products/{sku}", methods=["PUT"], auth="admin", body=ProductBody, path_types={"sku": Sku}
+)
+def put_product_route(sku: str, body: ProductBody) -> Response:
+    """Define a product and its replenishment period."""
+    product = put_product(Product(sku=sku, name=body.name.strip(), replenish_days=body.replenish_days))
+    return Response(body=product.to_dict(), status_code=200)
 
 
-@blueprint.route("/admin/products/{sku}", methods=["GET"])
+@blueprint.route("/admin/products/{sku}", methods=["GET"], auth="admin", path_types={"sku": Sku})
 def get_product_route(sku: str) -> Response:
-    require_admin(blueprint.current_request)
-    product = get_product(validate_sku(sku))
+    """A product."""
+    product = get_product(sku)
     if product is None:
         raise NotFound(f"no product {sku}", code="product_not_found")
     return Response(body=product.to_dict())
 
 
-@blueprint.route("/me/preferences", methods=["PUT"])
-def put_preferences() -> Response:
-    openid = customer_openid(blueprint.current_request)
-    body = json_body(blueprint.current_request)
-    reminders = body.get("reminders")
-    if not isinstance(reminders, bool):
-        raise RuleBroken("reminders must be true or false", code="invalid_reminders")
-    set_reminder_consent(openid, reminders)
-    return Response(body={"reminders": reminders})
+@blueprint.route("/me/preferences", methods=["PUT"], auth="customer", body=PreferencesBody)
+def put_preferences(openid: str, body: PreferencesBody) -> Response:
+    """The customer's own reminder consent."""
+    set_reminder_consent(openid, body.reminders)
+    return Response(body={"reminders": body.reminders})
 
 
-@blueprint.route("/admin/reminders/runs/{day}", methods=["GET"])
-def get_run_stats(day: str) -> Response:
-    require_admin(blueprint.current_request)
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
-        raise InvalidInput("date must be YYYY-MM-DD", code="invalid_date") from None
-    return Response(body=stats.run_stats(parsed))
+@blueprint.route("/admin/reminders/runs/{day}", methods=["GET"], auth="admin", path_types={"day": date})
+def get_run_stats(day: date) -> Response:
+    """A business date's run stats."""
+    return Response(body=stats.run_stats(day))
 
 
 # 10:00 business time (the expression is in TZ_BUSINESS): after quiet hours, early in the shopping day.

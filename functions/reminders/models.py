@@ -6,7 +6,6 @@
                "claimed" -> "sent", or "skipped:<reason>"; every transition is conditional.
 - RunStatsRow: pk "RUN#<business date>", sk "SHARD#<nn>" (one row per shard, so parallel shard
                workers never contend on one item) or sk "JOB" (fan-outs). Counters only grow by ADD.
-- MarkerRow:   pk "ORDER#<order_id>", sk "CONSENT": the order's consent was applied once.
 """
 
 from __future__ import annotations
@@ -62,13 +61,4 @@ class RunStatsRow(Model):
     skipped_capped = NumberAttribute(null=True)
     fanouts = NumberAttribute(null=True)  # sk "JOB" only
     last_at = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)
-
-
-class MarkerRow(Model):
-    class Meta(TableMeta):
-        table = "reminders"
-
-    pk = UnicodeAttribute(hash_key=True)
-    sk = UnicodeAttribute(range_key=True)
     expires_at = NumberAttribute(null=True)

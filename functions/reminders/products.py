@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from functions.core import clock
-from functions.core.errors import InvalidInput, RuleBroken
 from functions.reminders.models import ProductRow
 
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_NAME = 100
 MAX_REPLENISH_DAYS = 3650
 
@@ -29,33 +26,6 @@ class Product:
 
 def _key(sku: str) -> str:
     return f"PRODUCT#{sku}"
-
-
-def validate_sku(sku: str) -> str:
-    if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
-        raise InvalidInput(
-            "sku must be 1-64 characters of letters, digits, '.', '_' or '-'", code="invalid_sku"
-        )
-    return sku
-
-
-def parse_product(sku: str, body: dict[str, Any]) -> Product:
-    """Validate a PUT body; raises before anything is stored."""
-    validate_sku(sku)
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise RuleBroken(
-            f"name must be a non-empty string of at most {MAX_NAME} characters", code="invalid_name"
-        )
-    days = body.get("replenish_days")
-    if days is not None and (
-        isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_REPLENISH_DAYS
-    ):
-        raise RuleBroken(
-            f"replenish_days must be an integer from 1 to {MAX_REPLENISH_DAYS}, or null",
-            code="invalid_replenish_days",
-        )
-    return Product(sku=sku, name=name.strip(), replenish_days=days)
 
 
 def put_product(product: Product) -> Product:

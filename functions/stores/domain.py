@@ -1,7 +1,8 @@
 """Stores and their QR scenes.
 
 Read side shared with other capabilities: get_store(store_id) -> Store | None (the POS checks
-redemptions against `pos_secret`). Write side: put_store (create-or-update in one conditional
+redemptions against `pos_secret`) and scan_target(scene) -> ScanTarget | None (the WeChat
+callback's attribution and welcome). Write side: put_store (create-or-update in one conditional
 write, never read-then-write) and register_scene.
 """
 
@@ -12,18 +13,22 @@ import secrets
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.transactions import TransactGet
 
 from functions.core import clock
-from functions.core.errors import InvalidInput, NotFound, RuleBroken
-from functions.core.models import condition_failed
+from functions.core.errors import NotFound, RuleBroken
+from functions.core.fields import IDENTIFIER
+from functions.core.models import condition_failed, transaction_connection
 from functions.stores.models import SCENE, STORE, SceneRow, StoreRow, scene_pk, store_pk
 
-# Ids end up inside QR scenes (<= 64 chars) and keys; "_"-prefixed ids are reserved
+# Store ids follow the identifier grammar (core.fields.StoreId); "_"-prefixed ones are reserved
 # (UNKNOWN_STORE counts scans of scenes we never registered).
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 UNKNOWN_STORE = "_unknown"
+RESERVED_PREFIX = "_"
+# A scene is WeChat's scene_str (1-64 characters): `<store>/<staff>/<campaign>`, each part an
+# identifier, empty parts trimmed from the end.
 SCENE_MAX = 64
-NAME_MAX = 64
+_PART = re.compile(IDENTIFIER)
 WELCOME_MAX = 600  # a WeChat text reply holds 2048 bytes; 600 CJK chars stay below it
 
 
@@ -45,14 +50,19 @@ class Scene:
     campaign: str | None = None
 
 
+@dataclass(frozen=True)
+class ScanTarget:
+    """A registered scene with its store's welcome: what a scan of it is attributed to."""
+
+    scene: str
+    store_id: str
+    staff_id: str | None
+    campaign: str | None
+    welcome: str
+
+
 def _to_store(row: StoreRow) -> Store:
     return Store(row.store_id, row.name, row.welcome, row.pos_secret, row.created_at, row.updated_at)
-
-
-def check_id(value: object, field: str) -> str:
-    if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise InvalidInput(f"{field} must match {ID_PATTERN.pattern}", code=f"invalid_{field}")
-    return value
 
 
 def get_store(store_id: str) -> Store | None:
@@ -69,7 +79,11 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
     Returns (store, created). One conditional put decides creation, so of many racing
     PUTs exactly one creates and hands out the secret; the others update.
     """
-    check_id(store_id, "store_id")
+    if store_id.startswith(RESERVED_PREFIX):
+        raise RuleBroken(
+            f"store ids starting with {RESERVED_PREFIX!r} are reserved", code="reserved_store_id"
+        )
+    name, welcome = name.strip(), welcome.strip()
     at = clock.iso(clock.now())
     row = StoreRow(
         store_pk(store_id),
@@ -101,11 +115,9 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
 
 
 def encode_scene(store_id: str, staff_id: str | None = None, campaign: str | None = None) -> str:
-    """`<store>/<staff>/<campaign>` with empty parts trimmed from the end; at most 64 chars."""
-    parts = [check_id(store_id, "store_id")]
-    parts.append(check_id(staff_id, "staff_id") if staff_id else "")
-    parts.append(check_id(campaign, "campaign") if campaign else "")
-    scene = "/".join(parts).rstrip("/")
+    """`<store>/<staff>/<campaign>` with empty parts trimmed from the end; at most 64 chars.
+    The parts are identifiers (validated by the request's declaration)."""
+    scene = "/".join([store_id, staff_id or "", campaign or ""]).rstrip("/")
     if len(scene) > SCENE_MAX:
         raise RuleBroken(f"scene {scene!r} exceeds {SCENE_MAX} characters", code="scene_too_long")
     return scene
@@ -113,14 +125,35 @@ def encode_scene(store_id: str, staff_id: str | None = None, campaign: str | Non
 
 def decode_scene(scene: str) -> Scene | None:
     """The scene's store/staff/campaign if it has our shape, else None (never raises)."""
-    if not scene or len(scene) > SCENE_MAX:
+    if not scene or len(scene) > SCENE_MAX or scene.count("/") > 2:
         return None
-    parts = (scene.split("/") + ["", ""])[:3]
-    if scene.count("/") > 2 or not ID_PATTERN.match(parts[0]):
+    store_id, staff_id, campaign = (scene.split("/") + ["", ""])[:3]
+    if not _PART.match(store_id) or store_id.startswith(RESERVED_PREFIX):
         return None
-    if any(p and not ID_PATTERN.match(p) for p in parts[1:]):
+    if any(part and not _PART.match(part) for part in (staff_id, campaign)):
         return None
-    return Scene(scene, parts[0], parts[1] or None, parts[2] or None)
+    return Scene(scene, store_id, staff_id or None, campaign or None)
+
+
+def scan_target(scene: str) -> ScanTarget | None:
+    """The registered scene and its store's welcome, or None for a scene that is not ours.
+
+    One round trip (a TransactGet of both rows) with a single retry: the WeChat callback
+    answers within 5 s.
+    """
+    decoded = decode_scene(scene)
+    if decoded is None:
+        return None
+    with TransactGet(connection=transaction_connection(max_retry_attempts=1)) as get:
+        scene_future = get.get(SceneRow, scene_pk(scene), SCENE)
+        store_future = get.get(StoreRow, store_pk(decoded.store_id), STORE)
+    try:
+        row, store = scene_future.get(), store_future.get()
+    except DoesNotExist:
+        return None
+    if row.store_id != store.store_id:
+        return None
+    return ScanTarget(scene, row.store_id, row.staff_id, row.campaign, store.welcome)
 
 
 def register_scene(scene: Scene, permanent: bool) -> None:

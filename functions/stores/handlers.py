@@ -1,45 +1,25 @@
-"""Ops routes for stores, QR codes and store stats. Every route checks X-Api-Key first."""
+"""Ops routes for stores, QR codes and store stats. Every route needs X-Api-Key (auth="admin")."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
-
 from chalice import Response
 
-from functions.core import clock
-from functions.core.errors import InvalidInput, NotFound
-from functions.core.http import Blueprint, json_body, query_params, require_admin
+from functions.core.fields import StoreId
+from functions.core.http import Blueprint
 from functions.stores import domain, qrcodes, stats
+from functions.stores.requests import QrCodeBody, StatsQuery, StoreBody
 
 blueprint = Blueprint(__name__)
 
-MAX_STATS_DAYS = 366
+STORE_ID = {"store_id": StoreId}
 
 
-def _text(body: dict[str, Any], field: str, limit: int) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise InvalidInput(
-            f"{field} must be a non-empty string of at most {limit} chars", code=f"invalid_{field}"
-        )
-    return value.strip()
-
-
-def _optional_id(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    return None if value in (None, "") else domain.check_id(value, field)
-
-
-@blueprint.route("/admin/stores/{store_id}", methods=["PUT"])
-def put_store(store_id: str) -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    domain.check_id(store_id, "store_id")
-    body = json_body(request)
-    name = _text(body, "name", domain.NAME_MAX)
-    welcome = _text(body, "welcome", domain.WELCOME_MAX)
-    store, created = domain.put_store(store_id, name, welcome)
+@blueprint.route(
+    "/admin/stores/{store_id}", methods=["PUT"], auth="admin", body=StoreBody, path_types=STORE_ID
+)
+def put_store(store_id: str, body: StoreBody) -> Response:
+    """Create a store (the answer carries its pos_secret, once) or update its name and welcome."""
+    store, created = domain.put_store(store_id, body.name, body.welcome)
     view = {
         "store_id": store.store_id,
         "name": store.name,
@@ -52,20 +32,11 @@ def put_store(store_id: str) -> Response:
     return Response(body=view, status_code=201 if created else 200)
 
 
-@blueprint.route("/admin/qrcodes", methods=["POST"])
-def create_qrcode() -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    body = json_body(request)
-    store_id = domain.check_id(body.get("store_id"), "store_id")
-    permanent = body.get("permanent", False)
-    if not isinstance(permanent, bool):
-        raise InvalidInput("permanent must be true or false", code="invalid_permanent")
-    expire = body.get("expire_seconds")
-    if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int)):
-        raise InvalidInput("expire_seconds must be an integer", code="invalid_expire_seconds")
+@blueprint.route("/admin/qrcodes", methods=["POST"], auth="admin", body=QrCodeBody)
+def create_qrcode(body: QrCodeBody) -> Response:
+    """Create a parametric QR code for a store, a staff member or a campaign."""
     code = qrcodes.create_qrcode(
-        store_id, _optional_id(body, "staff_id"), _optional_id(body, "campaign"), permanent, expire
+        body.store_id, body.staff_id, body.campaign, body.permanent, body.expire_seconds
     )
     return Response(
         body={
@@ -80,33 +51,9 @@ def create_qrcode() -> Response:
     )
 
 
-def _date(params: dict[str, str], name: str, default: date) -> date:
-    if not params.get(name):
-        return default
-    try:
-        return date.fromisoformat(params[name])
-    except ValueError:
-        raise InvalidInput(f"{name} must be YYYY-MM-DD", code=f"invalid_{name}") from None
-
-
-@blueprint.route("/admin/stores/{store_id}/stats", methods=["GET"])
-def store_stats(store_id: str) -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    if store_id != domain.UNKNOWN_STORE:
-        domain.check_id(store_id, "store_id")
-    params = query_params(request)
-    end = _date(params, "to", clock.business_date())
-    start = _date(params, "from", end - timedelta(days=6))
-    if start > end or (end - start).days >= MAX_STATS_DAYS:
-        raise InvalidInput(f"need from <= to, at most {MAX_STATS_DAYS} days", code="invalid_range")
-    if store_id != domain.UNKNOWN_STORE and domain.get_store(store_id) is None:
-        raise NotFound(f"store {store_id} does not exist", code="store_not_found")
-    return Response(
-        body={
-            "store_id": store_id,
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-            "days": stats.daily_stats(store_id, start, end),
-        }
-    )
+@blueprint.route(
+    "/admin/stores/{store_id}/stats", methods=["GET"], auth="admin", query=StatsQuery, path_types=STORE_ID
+)
+def store_stats(store_id: str, query: StatsQuery) -> Response:
+    """A store's daily counters (`_unknown`: scans of scenes that are not ours)."""
+    return Response(body=stats.store_report(store_id, query.from_, query.to))

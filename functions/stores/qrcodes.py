@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from functions.core.errors import InvalidInput, NotFound, WeChatRefused
+from functions.core.errors import NotFound, RuleBroken, WeChatRefused
 from functions.stores import domain
 
+MIN_TEMPORARY_S = 60
 MAX_TEMPORARY_S = 30 * 24 * 3600  # WeChat's limit for QR_STR_SCENE
 SHOWQRCODE = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
 
@@ -29,12 +30,13 @@ def create_qrcode(
     permanent: bool = False,
     expire_seconds: int | None = None,
 ) -> QrCode:
+    """Register the scene, then have WeChat create its code. The ids are identifiers and
+    `expire_seconds` within MIN/MAX_TEMPORARY_S (the request's declaration says so)."""
+    if expire_seconds is not None and permanent:
+        raise RuleBroken("expire_seconds is for temporary codes only", code="permanent_code_expires")
     scene = domain.decode_scene(domain.encode_scene(store_id, staff_id, campaign))
-    assert scene is not None  # encode_scene only builds decodable scenes
-    if expire_seconds is not None and (permanent or not 60 <= expire_seconds <= MAX_TEMPORARY_S):
-        raise InvalidInput(
-            f"expire_seconds is for temporary codes, 60..{MAX_TEMPORARY_S}", code="invalid_expire_seconds"
-        )
+    if scene is None:  # a reserved store id: no such store can exist
+        raise NotFound(f"store {store_id} does not exist", code="store_not_found")
     if domain.get_store(store_id) is None:
         raise NotFound(f"store {store_id} does not exist", code="store_not_found")
     # Registered before the code exists, so no scan of the new code can miss its scene.

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
 from functions.core import clock, txn
+from functions.core.errors import NotFound, RuleBroken
+from functions.stores.domain import UNKNOWN_STORE, get_store
 from functions.stores.models import StoreStatsRow
 
 COUNTERS = ("scans", "new_followers", "unsubscribes", "bookings", "redemptions")
+MAX_DAYS = 366
+DEFAULT_DAYS = 7
 
 
 def _row(store_id: str, day: date | None) -> StoreStatsRow:
@@ -23,15 +27,29 @@ def _action(counter: str, n: int) -> Any:
     return getattr(StoreStatsRow, counter).add(n)
 
 
-def increment(store_id: str, counter: str, n: int = 1, day: date | None = None) -> None:
-    _row(store_id, day).update(actions=[_action(counter, n)])
-
-
 def increment_in(
     transaction: TransactWrite, store_id: str, counter: str, n: int = 1, day: date | None = None
 ) -> None:
-    """Add the increment to a transaction, so it commits with the effect it counts."""
+    """Add the increment to a transaction, so it commits with the effect it counts.
+    Transitional: bookings and coupons move to counters_op, then this goes."""
     transaction.update(_row(store_id, day), actions=[_action(counter, n)])
+
+
+def store_report(store_id: str, start: date | None = None, end: date | None = None) -> dict[str, Any]:
+    """The store's counters per business day from `start` to `end` (default: the last seven
+    days); `_unknown` counts scans of scenes that are not ours."""
+    end = end or clock.business_date()
+    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    if start > end or (end - start).days >= MAX_DAYS:
+        raise RuleBroken(f"need from <= to, at most {MAX_DAYS} days", code="invalid_range")
+    if store_id != UNKNOWN_STORE and get_store(store_id) is None:
+        raise NotFound(f"store {store_id} does not exist", code="store_not_found")
+    return {
+        "store_id": store_id,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "days": daily_stats(store_id, start, end),
+    }
 
 
 def daily_stats(store_id: str, start: date, end: date) -> list[dict[str, Any]]:
@@ -51,15 +69,6 @@ def daily_stats(store_id: str, start: date, end: date) -> list[dict[str, Any]]:
         )
         day = date.fromordinal(day.toordinal() + 1)
     return result
-
-
-def increments_in(
-    transaction: TransactWrite, store_id: str, counters: dict[str, int], day: date | None = None
-) -> None:
-    """Several counters of one store and day in one transaction item (a transaction may
-    touch an item only once, so `increment_in` twice on one row would be refused)."""
-    if counters:
-        transaction.update(_row(store_id, day), actions=[_action(c, n) for c, n in counters.items()])
 
 
 def counters_op(store_id: str, counters: dict[str, int], day: date | None = None) -> txn.Op:

@@ -13,10 +13,12 @@ import pytest
 
 from app import app
 from functions.core import queues
+from functions.core.http import decode_json
 from functions.customers.domain import get_customer
 from functions.orders import domain, subscribers
 from functions.orders.domain import OrderInput, bought_since, get_order, record_order
 from functions.orders.models import OrderRow
+from functions.orders.requests import OrderRequest
 from infra.local.runtime import LambdaContext
 
 
@@ -96,28 +98,40 @@ def test_consent_is_recorded_with_the_order(client, admin_headers):
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "code"),
     [
-        {"order_id": ""},
-        {"openid": None},
-        {"items": []},
-        {"items": [{"sku": "A", "qty": 0, "price_cents": 1}]},
-        {"items": [{"sku": "A", "qty": True, "price_cents": 1}]},
-        {"items": [{"sku": "A", "qty": 1, "price_cents": -1}]},
-        {"total_cents": "10"},
-        {"purchased_at": "last tuesday"},
-        {"reminder_consent": "yes"},
-        {"shipment": {"carrier": "sf"}},
-        {"order_id": "a#b"},
+        ({"order_id": ""}, "invalid_order_id"),
+        ({"openid": None}, "invalid_openid"),
+        ({"items": []}, "invalid_items"),
+        ({"items": [{"sku": "A", "qty": 0, "price_cents": 1}]}, "invalid_qty"),
+        ({"items": [{"sku": "A", "qty": True, "price_cents": 1}]}, "invalid_qty"),
+        ({"items": [{"sku": "A", "qty": 1, "price_cents": -1}]}, "invalid_price_cents"),
+        ({"total_cents": "10"}, "invalid_total_cents"),
+        ({"purchased_at": "last tuesday"}, "invalid_purchased_at"),
+        ({"purchased_at": "0001-01-01T00:00:00+14:00"}, "invalid_purchased_at"),
+        ({"reminder_consent": "yes"}, "invalid_reminder_consent"),
+        ({"shipment": {"carrier": "sf"}}, "invalid_tracking_no"),
+        ({"order_id": "a#b"}, "invalid_order_id"),
+        ({"items": [{"sku": f"S{i}", "qty": 1, "price_cents": 1} for i in range(51)]}, "invalid_items"),
     ],
 )
-def test_bad_input_is_400_and_changes_nothing(client, admin_headers, change):
+def test_bad_input_is_400_and_changes_nothing(client, admin_headers, change, code):
     order_id = uid("ord-")
     data = {**json.loads(body(order_id, uid("o-"))), **change}
     response = client.http.post("/admin/orders", headers=admin_headers, body=json.dumps(data))
     assert response.status_code == 400
-    assert json.loads(response.body)["error"] == "invalid_order"
+    assert json.loads(response.body)["error"] == code
     assert get_order(order_id) is None
+
+
+def test_a_chinese_sku_is_refused_by_orders_as_by_reminders(client, admin_headers):
+    # The one SKU grammar (CONTRACT §1): an order cannot hold a SKU reminders would refuse.
+    data = {
+        **json.loads(body(uid("ord-"), uid("o-"))),
+        "items": [{"sku": "神仙水", "qty": 1, "price_cents": 1}],
+    }
+    response = client.http.post("/admin/orders", headers=admin_headers, body=json.dumps(data))
+    assert (response.status_code, json.loads(response.body)["error"]) == (400, "invalid_sku")
 
 
 def test_admin_key_is_required(client):
@@ -160,9 +174,7 @@ def test_an_event_lost_on_the_first_attempt_is_published_by_the_retry(client, ad
 
 
 def domain_input(order_id: str, openid: str) -> OrderInput:
-    from functions.orders.requests import parse_order
-
-    return parse_order(json.loads(body(order_id, openid)))
+    return decode_json(body(order_id, openid).encode(), OrderRequest).to_input()
 
 
 # -- the order-events consumer -----------------------------------------------------------
@@ -181,7 +193,7 @@ def fail_for_bad(event: dict) -> None:
 
 def test_consumer_calls_every_subscriber_and_reports_failed_records(aws):
     CALLS.clear()
-    specs = [f"{__name__}:record_call", f"{__name__}:fail_for_bad"]
+    specs = (record_call, fail_for_bad)
     records = [
         {
             "messageId": f"m-{name}",
@@ -207,9 +219,27 @@ def test_recorded_order_reaches_subscribers_through_the_queue(client, admin_head
 
     CALLS.clear()
     order_id = uid("ord-")
-    with mock.patch.object(subscribers, "SUBSCRIBERS", [f"{__name__}:record_call"]):
+    with mock.patch.object(subscribers, "SUBSCRIBERS", (record_call,)):
         client.http.post("/admin/orders", headers=admin_headers, body=body(order_id, uid("o-")))
         drain("order-events", "order_events")
     mine = [c for c in CALLS if c["order_id"] == order_id]
     assert len(mine) == 1
     assert mine[0]["items"][0]["sku"] == "FILTER" and mine[0]["total_cents"] == 414900
+
+
+def test_a_tracking_number_linked_to_another_order_is_409_and_records_nothing(client, admin_headers):
+    # Given an order linked to a shipment
+    tracking_no = uid("SF")
+    first = body(uid("ord-"), uid("o-"), shipment={"carrier": " SF ", "tracking_no": tracking_no})
+    assert client.http.post("/admin/orders", headers=admin_headers, body=first).status_code == 201
+    # When another order claims the same tracking number (the carrier normalised alike)
+    other, openid = uid("ord-"), uid("o-")
+    second = body(
+        other, openid, reminder_consent=True, shipment={"carrier": "sf", "tracking_no": tracking_no}
+    )
+    response = client.http.post("/admin/orders", headers=admin_headers, body=second)
+    # Then it is refused, and nothing of it is stored: no order, no purchase line, no consent
+    assert (response.status_code, json.loads(response.body)["error"]) == (409, "shipment_linked_elsewhere")
+    assert get_order(other) is None
+    assert not bought_since(openid, "FILTER", datetime(2024, 1, 1, tzinfo=UTC))
+    assert get_customer(openid) is None

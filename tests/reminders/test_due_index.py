@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from functions.core import clock
-from functions.customers.domain import get_customer, set_reminder_consent
 from functions.reminders.due import SHARDS, due_date, due_pk, due_sk, on_order_recorded, shard_of
 from functions.reminders.models import DueRow
 from tests.reminders import support
@@ -62,29 +61,8 @@ def test_a_redelivered_event_does_not_reset_a_decided_reminder(aws):
     assert again.status == "sent"
 
 
-def test_consent_given_with_an_order_is_stored(aws):
-    openid = support.openid()
-    on_order_recorded(support.order_event(openid, [], datetime(2031, 1, 1, tzinfo=UTC), consent=True))
-    assert get_customer(openid).reminder_consent is True
-
-
-def test_an_order_without_a_consent_answer_leaves_consent_alone(aws):
-    openid = support.openid()
-    set_reminder_consent(openid, True)
-    on_order_recorded(support.order_event(openid, [], datetime(2031, 1, 1, tzinfo=UTC), consent=None))
-    assert get_customer(openid).reminder_consent is True
-
-
-def test_a_late_redelivery_does_not_undo_a_withdrawal(aws):
-    # Given consent from an order, then withdrawn through the menu
-    openid = support.openid()
-    event = support.order_event(openid, [], datetime(2031, 1, 1, tzinfo=UTC), consent=True)
-    on_order_recorded(event)
-    set_reminder_consent(openid, False)
-    # When SQS delivers the order event again
-    on_order_recorded(event)
-    # Then the withdrawal stands
-    assert get_customer(openid).reminder_consent is False
+# Consent given with an order: tests/orders/test_consent.py (the order's transaction stores it;
+# this subscriber writes none).
 
 
 @given(openid=st.text(min_size=1, max_size=40), sku=st.text(min_size=1, max_size=20))

@@ -119,7 +119,7 @@ def test_bad_preferences_change_nothing(client, body):
     openid = support.openid()
     support.customer(openid, consent=True)
     response = client.http.put("/me/preferences", headers=customer_headers(openid), body=json.dumps(body))
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert get_customer(openid).reminder_consent is True
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from functions.core import clock
+from functions.core import clock, txn
 from functions.stores import stats
 from functions.stores.domain import decode_scene, encode_scene, get_store
 from functions.stores.models import SceneRow, scene_pk
@@ -66,8 +66,10 @@ def test_racing_creations_make_one_store_and_one_secret(client, admin_headers):
         ("ok1", {"name": "n"}),
         ("ok1", {"name": "n", "welcome": "w" * 601}),
         ("ok1", {"name": 5, "welcome": "w"}),
-        ("_unknown", {"name": "n", "welcome": "w"}),
+        ("ok1", {"name": "  ", "welcome": "w"}),
+        ("ok1", {"name": "n" * 33, "welcome": "w"}),
         ("has%20space", {"name": "n", "welcome": "w"}),
+        ("x" * 65, {"name": "n", "welcome": "w"}),
     ],
 )
 def test_bad_store_input_is_400_and_stores_nothing(client, admin_headers, store_id, body):
@@ -75,6 +77,20 @@ def test_bad_store_input_is_400_and_stores_nothing(client, admin_headers, store_
     response = client.http.put(f"/admin/stores/{store_id}", headers=admin_headers, body=json.dumps(body))
     assert response.status_code == 400
     assert get_store(store_id) is None
+
+
+def test_reserved_store_ids_are_422_and_store_nothing(client, admin_headers):
+    # "_unknown" is grammatical (CONTRACT §1) but reserved: it counts scans of foreign scenes.
+    response = put(client, "_unknown", admin_headers, name="n", welcome="w")
+    assert (response.status_code, response.json_body["error"]) == (422, "reserved_store_id")
+    assert get_store("_unknown") is None
+
+
+def test_store_ids_follow_the_contract_grammar(client, admin_headers):
+    # Up to 64 characters of A-Z a-z 0-9 . _ : - (the old rule stopped at 32, without . and :)
+    store_id = f"{sid()}.sh:{'x' * 40}"[:64]
+    assert put(client, store_id, admin_headers, name="n", welcome="w").status_code == 201
+    assert get_store(store_id).store_id == store_id
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong"}, {"X-Api-Key": ""}])
@@ -178,9 +194,8 @@ def test_stats_read_the_daily_counters(client, admin_headers):
     put(client, store_id, admin_headers, name="n", welcome="w")
     clock.set_now(datetime.fromisoformat("2026-03-10T02:00:00+00:00"))  # 10:00 in Shanghai
     today = clock.business_date()
-    stats.increment(store_id, "scans", 3)
-    stats.increment(store_id, "new_followers", 2)
-    stats.increment(store_id, "unsubscribes", 1, day=today - timedelta(days=1))
+    txn.run([stats.counters_op(store_id, {"scans": 3, "new_followers": 2})])
+    txn.run([stats.counters_op(store_id, {"unsubscribes": 1}, day=today - timedelta(days=1))])
     response = client.http.get(
         f"/admin/stores/{store_id}/stats?from={today - timedelta(days=2)}&to={today}", headers=admin_headers
     )
@@ -206,13 +221,19 @@ def test_stats_read_the_daily_counters(client, admin_headers):
 
 
 @pytest.mark.parametrize(
-    "query", ["from=2026-03-10&to=2026-03-01", "from=2025-01-01&to=2026-03-01", "from=yesterday"]
+    ("query", "status"),
+    [
+        ("from=2026-03-10&to=2026-03-01", 422),  # a rule across from and to
+        ("from=2025-01-01&to=2026-03-01", 422),
+        ("from=yesterday", 400),  # a shape error
+    ],
 )
-def test_bad_stats_ranges_are_400(client, admin_headers, query):
+def test_bad_stats_ranges_are_refused(client, admin_headers, query, status):
     store_id = sid()
     put(client, store_id, admin_headers, name="n", welcome="w")
     assert (
-        client.http.get(f"/admin/stores/{store_id}/stats?{query}", headers=admin_headers).status_code == 400
+        client.http.get(f"/admin/stores/{store_id}/stats?{query}", headers=admin_headers).status_code
+        == status
     )
 
 
