@@ -6,10 +6,9 @@ function never dies in AWS with AccessDenied for a table it was never granted.
 
 From the function's handler it follows the names the handler uses (and the module-level
 functions of its own module that it calls) into the `functions.*` modules they come from, then
-every `functions.*` module those import, and collects the literal names passed to
-`table_name("...")`, `resource_name("...")` and `send/send_many/send_batch("...", ...)`
-(a module-level string constant counts as a literal). Modules named in strings
-("functions.reminders.due:on_order_recorded", the order-events subscribers) are followed too.
+every `functions.*` module those import, and collects the tables of the models they define
+(`class Meta: table = "..."`) and the literal names passed to `resource_name("...")` and
+`send/send_many/send_batch("...", ...)` (a module-level string constant counts as a literal).
 
     python -m infra.access    # prints what each function reaches, as access.yaml would say it
 """
@@ -24,7 +23,6 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLE_CALLS = {"table_name"}
 NAME_CALLS = {"resource_name"}  # a table or a queue
 SEND_CALLS = {"send", "send_many", "send_batch"}
 
@@ -105,8 +103,25 @@ def _call_name(node: ast.Call) -> str:
     return ""
 
 
+def _model_tables(tree: ast.AST) -> set[str]:
+    """The logical tables of the PynamoDB models a module defines: `class Meta: table = "..."`."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "Meta":
+            for statement in node.body:
+                if (
+                    isinstance(statement, ast.Assign)
+                    and [getattr(t, "id", None) for t in statement.targets] == ["table"]
+                    and isinstance(statement.value, ast.Constant)
+                    and isinstance(statement.value.value, str)
+                ):
+                    found.add(statement.value.value)
+    return found
+
+
 def _uses(module: str, tree: ast.AST, names: dict[str, str], reach: Reach) -> None:
     constants = _constants(_parse(module)) if _parse(module) else {}
+    reach.tables |= _model_tables(tree)
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
@@ -119,23 +134,10 @@ def _uses(module: str, tree: ast.AST, names: dict[str, str], reach: Reach) -> No
             value = _constants(other_tree).get(first.attr) if other_tree else None
         if value is None:
             continue
-        if name in TABLE_CALLS:
-            reach.tables.add(value)
-        elif name in NAME_CALLS:
+        if name in NAME_CALLS:
             reach.tables.add(value)  # sorted out against the data template by the caller
         elif name in SEND_CALLS:
             reach.queues.add(value)
-
-
-def _string_references(tree: ast.Module) -> set[str]:
-    """Modules named in strings, like the order-events subscribers' "module:function"."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            candidate = node.value.split(":", 1)[0]
-            if candidate.startswith("functions.") and " " not in candidate and _is_module(candidate):
-                found.add(candidate)
-    return found
 
 
 def _module_closure(module: str, reach: Reach) -> None:
@@ -147,7 +149,7 @@ def _module_closure(module: str, reach: Reach) -> None:
     reach.modules.add(module)
     names = _imports(module, tree)
     _uses(module, tree, names, reach)
-    for target in set(names.values()) | _string_references(tree):
+    for target in set(names.values()):
         _module_closure(target, reach)
 
 
