@@ -13,27 +13,26 @@ Nothing is read-then-written in Python: the reads only choose which transaction 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from functions.bookings.models import IDEM_SK, BookingRow, IdempotencyRow, OrderLockRow, SlotRow
+from functions.bookings.requests import BookingRequest
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
 from functions.core import clock, txn
 from functions.core.config import get_settings
-from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from functions.core.errors import Conflict, NotFound, RuleBroken
+from functions.notifications.domain import notify
+from functions.orders.domain import get_order
+from functions.stores import stats
 
 log = logging.getLogger(__name__)
 
 CONFIRMED, CANCELLED = "confirmed", "cancelled"
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_VERSION_RETRIES = 3
-_PHONE = re.compile(r"^\+?\d[\d -]{5,19}$")
-_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
 @dataclass(frozen=True)
@@ -67,48 +66,6 @@ class Booking:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
-
-
-@dataclass(frozen=True)
-class BookingRequest:
-    slot_id: str
-    order_id: str
-    address: str
-    phone: str
-
-    def fingerprint(self) -> str:
-        canonical = json.dumps(self.__dict__, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def parse_request(body: dict[str, Any]) -> BookingRequest:
-    def text(name: str, limit: int) -> str:
-        value = body.get(name)
-        if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
-            raise InvalidInput(f"{name} must be a string of 1-{limit} characters", code=f"invalid_{name}")
-        if any(ord(c) < 32 for c in value):
-            raise InvalidInput(f"{name} must not contain control characters", code=f"invalid_{name}")
-        return value.strip()
-
-    request = BookingRequest(
-        slot_id=text("slot_id", 200),
-        order_id=text("order_id", 64),
-        address=text("address", 200),
-        phone=text("phone", 20),
-    )
-    if not _PHONE.match(request.phone):
-        raise InvalidInput("phone must be digits, optionally with +, spaces or dashes", code="invalid_phone")
-    return request
-
-
-def parse_idempotency_key(value: str | None) -> str | None:
-    if value is None or value == "":
-        return None
-    if not _KEY.match(value):
-        raise InvalidInput(
-            "Idempotency-Key must be 1-128 printable ASCII characters", code="invalid_idempotency_key"
-        )
-    return value
 
 
 # -- rows -----------------------------------------------------------------------------------
@@ -232,9 +189,7 @@ def book(
             )
         )
     if store_id:
-        from functions.stores import stats
-
-        ops.append(txn.Op("stats", "update", lambda t: stats.increment_in(t, store_id, "bookings")))
+        ops.append(stats.counters_op(store_id, {"bookings": 1}))
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -268,8 +223,6 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
 def _order_store(openid: str, order_id: str) -> str | None:
     """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
     gets the booking counted. An order not recorded (yet) can still be booked."""
-    from functions.orders.domain import get_order
-
     order = get_order(order_id)
     if order is None:
         return None
@@ -420,8 +373,6 @@ def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
 def _notify(booking: Booking, kind: str, notification_id: str, status_text: str) -> None:
     """Queue the message after the change committed. A failure here must not undo or fail the
     booking: it is logged (the deterministic id makes a later retry safe)."""
-    from functions.notifications.domain import notify
-
     try:
         notify(
             booking.openid,

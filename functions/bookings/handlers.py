@@ -7,71 +7,71 @@ from typing import Any
 from chalice import Cron, Response
 
 from functions.bookings import domain, reminders, slots
-from functions.core.errors import InvalidInput
-from functions.core.http import Blueprint, customer_openid, header, json_body, query_params, require_admin
+from functions.bookings.requests import (
+    BookingId,
+    BookingRequest,
+    IdempotencyKey,
+    RescheduleRequest,
+    SlotsDefinition,
+    SlotsQuery,
+)
+from functions.core.http import Blueprint, check, header
 
 blueprint = Blueprint(__name__)
 
-
-@blueprint.route("/admin/slots", methods=["PUT"])
-def put_slots() -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    keys, capacities = slots.parse_definition(json_body(request))
-    defined = slots.define_slots(keys, capacities)
-    return Response(body={"slots": [s.to_view() for s in defined]})
+BOOKING = {"booking_id": BookingId}
 
 
-@blueprint.route("/slots", methods=["GET"])
-def get_slots() -> list[dict[str, Any]]:
-    request = blueprint.current_request
-    customer_openid(request)
-    params = query_params(request)
-    for name in ("area", "from", "to"):
-        if not params.get(name):
-            raise InvalidInput(f"query parameter {name} is required", code="missing_parameter")
-    area = slots.parse_area(params["area"])
-    start = slots.parse_date(params["from"], "from")
-    end = slots.parse_date(params["to"], "to")
-    return [s.to_view() for s in slots.list_slots(area, start, end)]
+@blueprint.route("/admin/slots", methods=["PUT"], auth="admin", body=SlotsDefinition)
+def put_slots(body: SlotsDefinition) -> Response:
+    """Define an area's windows and their capacity on one day."""
+    return Response(body={"slots": [s.to_view() for s in slots.define(body)]})
 
 
-@blueprint.route("/bookings", methods=["POST"])
-def post_booking() -> Response:
-    request = blueprint.current_request
-    openid = customer_openid(request)
-    booking_request = domain.parse_request(json_body(request))
-    key = domain.parse_idempotency_key(header(request, "Idempotency-Key"))
-    response, replayed = domain.book(openid, booking_request, key)
+@blueprint.route("/slots", methods=["GET"], auth="customer", query=SlotsQuery)
+def get_slots(openid: str, query: SlotsQuery) -> list[dict[str, Any]]:
+    """An area's slots between two dates, with the places left."""
+    return [s.to_view() for s in slots.list_slots(query.area, query.from_, query.to)]
+
+
+@blueprint.route("/bookings", methods=["POST"], auth="customer", body=BookingRequest)
+def post_booking(openid: str, body: BookingRequest) -> Response:
+    """Book a place in a slot for an order (an Idempotency-Key header makes retries safe)."""
+    key = check(
+        header(blueprint.current_request, "Idempotency-Key") or None, IdempotencyKey | None, "idempotency_key"
+    )
+    response, replayed = domain.book(openid, body, key)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return Response(body=response, status_code=201, headers=headers)
 
 
-@blueprint.route("/bookings", methods=["GET"])
-def get_bookings() -> list[dict[str, Any]]:
-    openid = customer_openid(blueprint.current_request)
+@blueprint.route("/bookings", methods=["GET"], auth="customer")
+def get_bookings(openid: str) -> list[dict[str, Any]]:
+    """My bookings, newest first."""
     return [b.to_view() for b in domain.list_bookings(openid)]
 
 
-@blueprint.route("/bookings/{booking_id}", methods=["GET"])
-def get_booking(booking_id: str) -> dict[str, Any]:
-    openid = customer_openid(blueprint.current_request)
+@blueprint.route("/bookings/{booking_id}", methods=["GET"], auth="customer", path_types=BOOKING)
+def get_booking(openid: str, booking_id: str) -> dict[str, Any]:
+    """One of my bookings."""
     return domain.get_booking(openid, booking_id).to_view()
 
 
-@blueprint.route("/bookings/{booking_id}/reschedule", methods=["POST"])
-def post_reschedule(booking_id: str) -> dict[str, Any]:
-    request = blueprint.current_request
-    openid = customer_openid(request)
-    slot_id = json_body(request).get("slot_id")
-    if not isinstance(slot_id, str) or not slot_id:
-        raise InvalidInput("slot_id is required", code="invalid_slot_id")
-    return domain.reschedule(openid, booking_id, slot_id).to_view()
+@blueprint.route(
+    "/bookings/{booking_id}/reschedule",
+    methods=["POST"],
+    auth="customer",
+    body=RescheduleRequest,
+    path_types=BOOKING,
+)
+def post_reschedule(openid: str, booking_id: str, body: RescheduleRequest) -> dict[str, Any]:
+    """Move my booking to another slot, or change nothing."""
+    return domain.reschedule(openid, booking_id, body.slot_id).to_view()
 
 
-@blueprint.route("/bookings/{booking_id}", methods=["DELETE"])
-def delete_booking(booking_id: str) -> dict[str, Any]:
-    openid = customer_openid(blueprint.current_request)
+@blueprint.route("/bookings/{booking_id}", methods=["DELETE"], auth="customer", path_types=BOOKING)
+def delete_booking(openid: str, booking_id: str) -> dict[str, Any]:
+    """Cancel my booking; its place is released once."""
     booking = domain.cancel(openid, booking_id)
     return {"booking_id": booking.booking_id, "status": booking.status}
 

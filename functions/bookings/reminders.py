@@ -22,6 +22,7 @@ from functions.bookings.models import BookingRow
 from functions.core import clock
 from functions.core.config import get_settings
 from functions.core.models import condition_failed
+from functions.notifications.domain import notify
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ def _release(row: BookingRow, target: str) -> None:
 
 
 def _send(row: BookingRow, target: str) -> bool:
-    from functions.notifications.domain import notify
-
     booking = _to_domain(row)
     try:
         notify(

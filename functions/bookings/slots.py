@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from functions.bookings.models import SlotRow
+from functions.bookings.requests import WINDOW, SlotsDefinition
 from functions.core import clock, txn
 from functions.core.config import get_settings
 from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
+from functions.core.fields import SlotId
 
-_WINDOW = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
-_FORBIDDEN_IN_AREA = re.compile(r"[|#\x00-\x1f\x7f]")
-MAX_AREA = 64
-MAX_WINDOWS = 48  # one transaction item each; DynamoDB allows 100
-MAX_CAPACITY = 100_000
+_WINDOW = re.compile(WINDOW)
 MAX_RANGE_DAYS = 62
 
 
@@ -74,55 +74,28 @@ class Slot:
         }
 
 
-# -- parsing --------------------------------------------------------------------------------
+# -- slot ids and windows -------------------------------------------------------------------
 
 
-def parse_area(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value.strip()) > MAX_AREA:
-        raise InvalidInput(f"area must be a string of 1-{MAX_AREA} characters", code="invalid_area")
-    area = value.strip()
-    if _FORBIDDEN_IN_AREA.search(area):
-        raise InvalidInput("area must not contain '|', '#' or control characters", code="invalid_area")
-    return area
+def window_ok(window: str) -> bool:
+    """A window of the declared grammar that ends after it starts."""
+    if not _WINDOW.match(window):
+        return False
+    start, end = window.split("-")
+    return start < end
 
 
-def parse_date(value: Any, field: str = "date") -> date:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise InvalidInput(f"{field} must be a date YYYY-MM-DD", code="invalid_date")
+def parse_slot_id(slot_id: str) -> SlotKey:
+    """The key a slot id names. An id outside the SlotId grammar, or whose date is not a
+    calendar date or whose window is not a window, names no slot (404)."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"{field} is not a calendar date: {value}", code="invalid_date") from None
-
-
-def parse_window(value: Any) -> str:
-    match = _WINDOW.match(value) if isinstance(value, str) else None
-    if not match:
-        raise InvalidInput('window must look like "09:00-12:00"', code="invalid_window")
-    start, end = value.split("-")
-    if end > "24:00" or start >= end:
-        raise InvalidInput("a window must end after it starts, by 24:00", code="invalid_window")
-    return value
-
-
-def parse_capacity(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CAPACITY:
-        raise InvalidInput(f"capacity must be an integer 0-{MAX_CAPACITY}", code="invalid_capacity")
-    return value
-
-
-def parse_slot_id(slot_id: Any) -> SlotKey:
-    """The key a slot id names; a malformed id names no slot (404)."""
-    if isinstance(slot_id, str) and slot_id.count("|") == 2:
-        area, day, window = slot_id.split("|")
-        try:
-            key = SlotKey(parse_area(area), parse_date(day).isoformat(), parse_window(window))
-        except InvalidInput:
-            pass
-        else:
-            if key.slot_id == slot_id:
-                return key
-    raise NotFound(f"no slot {slot_id!r}", code="slot_not_found")
+        area, day, window = msgspec.convert(slot_id, SlotId).split("|")
+        date.fromisoformat(day)
+    except (msgspec.ValidationError, ValueError):
+        raise NotFound(f"no slot {slot_id!r}", code="slot_not_found") from None
+    if not window_ok(window):
+        raise NotFound(f"no slot {slot_id!r}", code="slot_not_found")
+    return SlotKey(area, day, window)
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -146,23 +119,18 @@ def check_bookable(key: SlotKey) -> None:
 # -- admin: define capacity ----------------------------------------------------------------
 
 
-def parse_definition(body: dict[str, Any]) -> tuple[list[SlotKey], list[int]]:
-    area = parse_area(body.get("area"))
-    day = parse_date(body.get("date")).isoformat()
-    windows = body.get("windows")
-    if not isinstance(windows, list) or not 1 <= len(windows) <= MAX_WINDOWS:
-        raise InvalidInput(f"windows must be a list of 1-{MAX_WINDOWS} entries", code="invalid_windows")
+def define(definition: SlotsDefinition) -> list[Slot]:
+    """PUT /admin/slots: every window of the definition, or none."""
+    day = definition.date.isoformat()
     keys: list[SlotKey] = []
-    capacities: list[int] = []
-    for entry in windows:
-        if not isinstance(entry, dict):
-            raise InvalidInput("each window must be an object {window, capacity}", code="invalid_windows")
-        key = SlotKey(area, day, parse_window(entry.get("window")))
+    for entry in definition.windows:
+        if not window_ok(entry.window):
+            raise InvalidInput(f"window {entry.window} must end after it starts", code="invalid_window")
+        key = SlotKey(definition.area, day, entry.window)
         if key in keys:
-            raise InvalidInput(f"window {key.window} appears twice", code="duplicate_window")
+            raise InvalidInput(f"window {key.window} appears twice", code="invalid_windows")
         keys.append(key)
-        capacities.append(parse_capacity(entry.get("capacity")))
-    return keys, capacities
+    return define_slots(keys, [entry.capacity for entry in definition.windows])
 
 
 def define_slots(keys: list[SlotKey], capacities: list[int]) -> list[Slot]:
@@ -235,8 +203,8 @@ def get_slot(key: SlotKey) -> Slot | None:
 def list_slots(area: str, start: date, end: date) -> list[Slot]:
     """One Query on the area's partition: sk between "<start>#" and "<end>#~" (no scan)."""
     if end < start:
-        raise InvalidInput("to must not be before from", code="invalid_range")
+        raise RuleBroken("to must not be before from", code="invalid_range")
     if (end - start).days > MAX_RANGE_DAYS:
-        raise InvalidInput(f"at most {MAX_RANGE_DAYS} days per request", code="invalid_range")
+        raise RuleBroken(f"at most {MAX_RANGE_DAYS} days per request", code="invalid_range")
     rows = SlotRow.query(f"SLOTS#{area}", SlotRow.sk.between(f"{start.isoformat()}#", f"{end.isoformat()}#~"))
     return [_to_domain(row) for row in rows]

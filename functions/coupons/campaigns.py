@@ -10,28 +10,18 @@ refuse a slice below what that shard has already issued.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
-from functions.core import clock
+from functions.core import clock, txn
 from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
-from functions.coupons.models import (
-    CampaignRow,
-    ShardRow,
-    TriggerRow,
-    is_cancellation,
-    transaction,
-)
+from functions.coupons.models import CampaignRow, ShardRow, TriggerRow
+from functions.coupons.requests import MAX_SHARDS, CampaignRequest
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_SHARDS = 16
 COUPONS_PER_SHARD = 1000  # default shard count: one per 1,000 coupons, at most MAX_SHARDS
-MAX_TRIGGER_KEYS = 40  # keeps a save within DynamoDB's 100 items per transaction
-MAX_LIMIT = 10_000_000
 SAVE_ATTEMPTS = 5
 
 
@@ -104,99 +94,60 @@ def ts_iso(ts: int) -> str:
     return clock.iso(datetime.fromtimestamp(ts, tz=UTC))
 
 
-# -- validation ---------------------------------------------------------------------------
+# -- from a request -----------------------------------------------------------------------
 
 
-def _int(body: dict[str, Any], name: str, minimum: int, maximum: int, required: bool = True) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise InvalidInput(f"{name} is required", code="invalid_request")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{name} must be an integer", code="invalid_request")
-    if not minimum <= value <= maximum:
-        raise RuleBroken(f"{name} must be between {minimum} and {maximum}", code="invalid_campaign")
-    return value
-
-
-def _moment(body: dict[str, Any], name: str, end_of_day: bool) -> int:
-    """ISO date (a business day: its start, or its end for valid_to) or ISO datetime -> epoch s."""
-    text = body.get(name)
-    if not isinstance(text, str) or not text:
-        raise InvalidInput(f"{name} must be an ISO date or datetime", code="invalid_request")
+def _moment(text: str, name: str, end_of_day: bool) -> int:
+    """An ISO date (a business day: its start, or its end for valid_to) or datetime -> epoch s.
+    The declaration checked the shape; a date that is not on the calendar is still refused here."""
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
             start = clock.business_datetime(day + timedelta(days=1 if end_of_day else 0), "00:00")
             return int(start.timestamp()) - (1 if end_of_day else 0)
         return int(clock.parse_iso(text).timestamp())
-    except ValueError:
-        raise InvalidInput(f"{name} must be an ISO date or datetime", code="invalid_request") from None
-
-
-def _strings(value: Any, name: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) and 0 < len(v) <= 64 for v in value):
-        raise InvalidInput(f"trigger.{name} must be a list of non-empty strings", code="invalid_request")
-    return tuple(dict.fromkeys(value))  # de-duplicated, order kept
-
-
-def _trigger(value: Any) -> Trigger | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict) or value.get("on") != "purchase":
-        raise InvalidInput('trigger must be {"on": "purchase", skus?, stores?}', code="invalid_request")
-    unknown = set(value) - {"on", "skus", "stores"}
-    if unknown:
-        raise InvalidInput(f"unknown trigger fields: {sorted(unknown)}", code="invalid_request")
-    trigger = Trigger(_strings(value.get("skus"), "skus"), _strings(value.get("stores"), "stores"))
-    if len(trigger.skus) > MAX_TRIGGER_KEYS or len(trigger.stores) > MAX_TRIGGER_KEYS:
-        raise RuleBroken(f"at most {MAX_TRIGGER_KEYS} skus and stores", code="invalid_campaign")
-    return trigger
-
-
-def parse_campaign(campaign_id: str, body: dict[str, Any]) -> Campaign:
-    """The campaign a PUT body describes, or InvalidInput (malformed) / RuleBroken (inconsistent)."""
-    if not ID_PATTERN.match(campaign_id or ""):
-        raise InvalidInput("campaign id must be 1-64 letters, digits, - or _", code="invalid_request")
-    title = body.get("title")
-    if not isinstance(title, str) or not title.strip() or len(title) > 64:
+    except (ValueError, OverflowError):
         raise InvalidInput(
-            "title must be a non-empty string of at most 64 characters", code="invalid_request"
-        )
-    discount = _int(body, "discount_cents", 1, 100_000_000, required=False)
-    percent = _int(body, "percent_off", 1, 100, required=False)
-    if (discount is None) == (percent is None):
+            f"{name} is not a date or date-time we can use: {text}", code=f"invalid_{name}"
+        ) from None
+
+
+def campaign_from(campaign_id: str, request: CampaignRequest) -> Campaign:
+    """The campaign a PUT body describes, or RuleBroken for terms that contradict each other."""
+    valid_from = _moment(request.valid_from, "valid_from", end_of_day=False)
+    valid_to = _moment(request.valid_to, "valid_to", end_of_day=True)
+    if (request.discount_cents is None) == (request.percent_off is None):
         raise RuleBroken("give exactly one of discount_cents and percent_off", code="invalid_campaign")
-    valid_from = _moment(body, "valid_from", end_of_day=False)
-    valid_to = _moment(body, "valid_to", end_of_day=True)
     if valid_to <= valid_from:
         raise RuleBroken("valid_to must be after valid_from", code="invalid_campaign")
-    total = _int(body, "total_limit", 1, MAX_LIMIT)
-    per_customer = _int(body, "per_customer_limit", 1, MAX_LIMIT)
-    assert total is not None and per_customer is not None
-    trigger = _trigger(body.get("trigger"))
-    claimable = body.get("claimable", trigger is None)
-    if not isinstance(claimable, bool):
-        raise InvalidInput("claimable must be true or false", code="invalid_request")
+    trigger = None
+    if request.trigger is not None:
+        # de-duplicated, order kept
+        skus = tuple(dict.fromkeys(request.trigger.skus or ()))
+        stores = tuple(dict.fromkeys(request.trigger.stores or ()))
+        trigger = Trigger(skus, stores)
+    total = request.total_limit
     default_shards = min(MAX_SHARDS, max(1, math.ceil(total / COUPONS_PER_SHARD)))
-    shards = _int(body, "counter_shards", 1, MAX_SHARDS, required=False) or default_shards
+    shards = request.counter_shards or default_shards
     return Campaign(
         campaign_id=campaign_id,
-        title=title.strip(),
-        discount_cents=discount,
-        percent_off=percent,
-        min_spend_cents=_int(body, "min_spend_cents", 0, 100_000_000, required=False) or 0,
+        title=request.title.strip(),
+        discount_cents=request.discount_cents,
+        percent_off=request.percent_off,
+        min_spend_cents=request.min_spend_cents or 0,
         valid_from_ts=valid_from,
         valid_to_ts=valid_to,
         total_limit=total,
-        per_customer_limit=per_customer,
+        per_customer_limit=request.per_customer_limit,
         trigger=trigger,
-        claimable=claimable,
+        claimable=request.claimable if request.claimable is not None else trigger is None,
         shards=min(shards, total),  # every slice holds at least one coupon
     )
+
+
+def put_campaign(campaign_id: str, request: CampaignRequest) -> tuple[Campaign, bool]:
+    """PUT /admin/coupon-campaigns/{id}: create or update; returns (campaign, created)."""
+    return save_campaign(campaign_from(campaign_id, request))
 
 
 # -- storage ------------------------------------------------------------------------------
@@ -237,8 +188,6 @@ def _to_domain(row: CampaignRow, issued: int | None = None) -> Campaign:
 
 
 def get_campaign(campaign_id: str, consistent: bool = False) -> Campaign | None:
-    if not ID_PATTERN.match(campaign_id or ""):
-        return None
     try:
         row = CampaignRow.get(campaign_pk(campaign_id), "CAMPAIGN", consistent_read=consistent)
     except DoesNotExist:
@@ -319,19 +268,26 @@ def _row(spec: Campaign, version: int, created_at: str) -> CampaignRow:
 
 def _create(spec: Campaign) -> bool:
     limits = slices(spec.total_limit, [0] * spec.shards)
+    ops = [
+        txn.put("campaign", _row(spec, 1, clock.iso(clock.now())), condition=CampaignRow.pk.does_not_exist())
+    ]
+    for k, limit in enumerate(limits):
+        ops.append(
+            txn.put(
+                f"shard#{k}",
+                ShardRow(shard_pk(spec.campaign_id, k), "SHARD", issued=0, slice_limit=limit),
+                condition=ShardRow.pk.does_not_exist(),
+            )
+        )
+    for key in spec.trigger.index_keys() if spec.trigger else []:
+        ops.append(
+            txn.put(
+                f"trigger#{key}", TriggerRow(key, campaign_pk(spec.campaign_id), campaign_id=spec.campaign_id)
+            )
+        )
     try:
-        with transaction() as tx:
-            tx.save(_row(spec, 1, clock.iso(clock.now())), condition=CampaignRow.pk.does_not_exist())
-            for k, limit in enumerate(limits):
-                tx.save(
-                    ShardRow(shard_pk(spec.campaign_id, k), "SHARD", issued=0, slice_limit=limit),
-                    condition=ShardRow.pk.does_not_exist(),
-                )
-            for key in spec.trigger.index_keys() if spec.trigger else []:
-                tx.save(TriggerRow(key, campaign_pk(spec.campaign_id), campaign_id=spec.campaign_id))
-    except TransactWriteError as error:
-        if not is_cancellation(error):
-            raise
+        txn.run(ops)
+    except txn.Cancelled:
         return False  # the campaign exists already
     return True
 
@@ -350,44 +306,54 @@ def _update(existing: Campaign, spec: Campaign) -> bool:
     old_keys = set(existing.trigger.index_keys()) if existing.trigger else set()
     new_keys = spec.trigger.index_keys() if spec.trigger else []
     row = _row(spec, existing.version + 1, "")
+    ops = [
+        txn.delete(f"untrigger#{key}", TriggerRow(key, campaign_pk(spec.campaign_id)))
+        for key in sorted(old_keys - set(new_keys))
+    ]
+    ops += [
+        txn.put(
+            f"trigger#{key}", TriggerRow(key, campaign_pk(spec.campaign_id), campaign_id=spec.campaign_id)
+        )
+        for key in new_keys
+    ]
+    ops.append(
+        txn.update(
+            "campaign",
+            row,
+            actions=[
+                CampaignRow.title.set(row.title),
+                CampaignRow.discount_cents.set(row.discount_cents)
+                if row.discount_cents is not None
+                else CampaignRow.discount_cents.remove(),
+                CampaignRow.percent_off.set(row.percent_off)
+                if row.percent_off is not None
+                else CampaignRow.percent_off.remove(),
+                CampaignRow.min_spend_cents.set(row.min_spend_cents),
+                CampaignRow.valid_from_ts.set(row.valid_from_ts),
+                CampaignRow.valid_to_ts.set(row.valid_to_ts),
+                CampaignRow.total_limit.set(row.total_limit),
+                CampaignRow.per_customer_limit.set(row.per_customer_limit),
+                CampaignRow.trigger.set(row.trigger) if row.trigger else CampaignRow.trigger.remove(),
+                CampaignRow.claimable.set(row.claimable),
+                CampaignRow.version.set(row.version),
+                CampaignRow.full_shards.remove(),
+                CampaignRow.updated_at.set(row.updated_at),
+            ],
+            condition=CampaignRow.version == existing.version,
+        )
+    )
+    ops += [
+        txn.update(
+            f"shard#{k}",
+            ShardRow(shard_pk(spec.campaign_id, k), "SHARD"),
+            actions=[ShardRow.slice_limit.set(limit)],
+            # Claims may have landed since the read: never set a slice below its issued.
+            condition=ShardRow.issued <= limit,
+        )
+        for k, limit in enumerate(limits)
+    ]
     try:
-        with transaction() as tx:
-            for key in sorted(old_keys - set(new_keys)):
-                tx.delete(TriggerRow(key, campaign_pk(spec.campaign_id)))
-            for key in new_keys:
-                tx.save(TriggerRow(key, campaign_pk(spec.campaign_id), campaign_id=spec.campaign_id))
-            tx.update(
-                row,
-                actions=[
-                    CampaignRow.title.set(row.title),
-                    CampaignRow.discount_cents.set(row.discount_cents)
-                    if row.discount_cents is not None
-                    else CampaignRow.discount_cents.remove(),
-                    CampaignRow.percent_off.set(row.percent_off)
-                    if row.percent_off is not None
-                    else CampaignRow.percent_off.remove(),
-                    CampaignRow.min_spend_cents.set(row.min_spend_cents),
-                    CampaignRow.valid_from_ts.set(row.valid_from_ts),
-                    CampaignRow.valid_to_ts.set(row.valid_to_ts),
-                    CampaignRow.total_limit.set(row.total_limit),
-                    CampaignRow.per_customer_limit.set(row.per_customer_limit),
-                    CampaignRow.trigger.set(row.trigger) if row.trigger else CampaignRow.trigger.remove(),
-                    CampaignRow.claimable.set(row.claimable),
-                    CampaignRow.version.set(row.version),
-                    CampaignRow.full_shards.remove(),
-                    CampaignRow.updated_at.set(row.updated_at),
-                ],
-                condition=CampaignRow.version == existing.version,
-            )
-            for k, limit in enumerate(limits):
-                tx.update(
-                    ShardRow(shard_pk(spec.campaign_id, k), "SHARD"),
-                    actions=[ShardRow.slice_limit.set(limit)],
-                    # Claims may have landed since the read: never set a slice below its issued.
-                    condition=ShardRow.issued <= limit,
-                )
-    except TransactWriteError as error:
-        if not is_cancellation(error):
-            raise
+        txn.run(ops)
+    except txn.Cancelled:
         return False  # raced with a claim or another save: re-read and retry
     return True

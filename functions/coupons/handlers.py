@@ -4,61 +4,68 @@ from __future__ import annotations
 
 from chalice import Response
 
-from functions.core.errors import InvalidInput
-from functions.core.http import Blueprint, customer_openid, header, json_body, raw_body, require_admin
+from functions.core.fields import CampaignId
+from functions.core.http import Blueprint, decode_json, header, raw_body
 from functions.coupons import campaigns, issuing, redemption
+from functions.coupons.requests import CampaignRequest, ClaimRequest, IssueRequest, RedemptionRequest
 
 blueprint = Blueprint(__name__)
 
 POS_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+CAMPAIGN = {"campaign_id": CampaignId}
 
 
-@blueprint.route("/admin/coupon-campaigns/{campaign_id}", methods=["PUT"])
-def put_campaign(campaign_id: str) -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    spec = campaigns.parse_campaign(campaign_id, json_body(request))
-    campaign, created = campaigns.save_campaign(spec)
+@blueprint.route(
+    "/admin/coupon-campaigns/{campaign_id}",
+    methods=["PUT"],
+    auth="admin",
+    body=CampaignRequest,
+    path_types=CAMPAIGN,
+)
+def put_campaign(campaign_id: str, body: CampaignRequest) -> Response:
+    """Create or update a coupon campaign."""
+    campaign, created = campaigns.put_campaign(campaign_id, body)
     return Response(body=campaign.to_view(), status_code=201 if created else 200)
 
 
-@blueprint.route("/admin/coupon-campaigns/{campaign_id}", methods=["GET"])
+@blueprint.route("/admin/coupon-campaigns/{campaign_id}", methods=["GET"], auth="admin", path_types=CAMPAIGN)
 def get_campaign(campaign_id: str) -> Response:
-    require_admin(blueprint.current_request)
+    """A campaign with the number of coupons issued."""
     return Response(body=campaigns.campaign_with_counts(campaign_id).to_view())
 
 
-@blueprint.route("/admin/coupon-campaigns/{campaign_id}/issue", methods=["POST"])
-def issue(campaign_id: str) -> Response:
-    request = blueprint.current_request
-    require_admin(request)
-    openids, request_id = issuing.parse_openids(json_body(request))
-    return Response(body=issuing.issue_to(campaign_id, openids, request_id))
+@blueprint.route(
+    "/admin/coupon-campaigns/{campaign_id}/issue",
+    methods=["POST"],
+    auth="admin",
+    body=IssueRequest,
+    path_types=CAMPAIGN,
+)
+def issue(campaign_id: str, body: IssueRequest) -> Response:
+    """Issue a coupon to each customer listed, within the campaign's limits."""
+    return Response(body=issuing.issue_to(campaign_id, body.openids, body.request_id))
 
 
-@blueprint.route("/coupons/claim", methods=["POST"])
-def claim() -> Response:
-    request = blueprint.current_request
-    openid = customer_openid(request)
-    campaign_id = json_body(request).get("campaign_id")
-    if not isinstance(campaign_id, str) or not campaign_id:
-        raise InvalidInput("campaign_id is required", code="invalid_request")
-    coupon = issuing.claim(openid, campaign_id)
-    return Response(body=coupon.to_view(), status_code=201)
+@blueprint.route("/coupons/claim", methods=["POST"], auth="customer", body=ClaimRequest)
+def claim(openid: str, body: ClaimRequest) -> Response:
+    """Claim a coupon of a claimable campaign."""
+    return Response(body=issuing.claim(openid, body.campaign_id).to_view(), status_code=201)
 
 
-@blueprint.route("/coupons", methods=["GET"])
-def my_coupons() -> Response:
-    openid = customer_openid(blueprint.current_request)
+@blueprint.route("/coupons", methods=["GET"], auth="customer")
+def my_coupons(openid: str) -> Response:
+    """My coupons, newest first."""
     return Response(body=[c.to_view() for c in issuing.coupons_of(openid)])
 
 
 @blueprint.route("/pos/redemptions", methods=["POST"], content_types=POS_CONTENT_TYPES)
 def redeem() -> Response:
+    """Redeem a coupon at a store's POS (HMAC-signed by the store's terminal)."""
     request = blueprint.current_request
-    body = raw_body(request)
+    raw = raw_body(request)
+    # The signature covers the raw body: it is checked before the body is even read.
     store_id = redemption.verify_pos_request(
-        header(request, "X-Store-Id"), header(request, "X-Timestamp"), header(request, "X-Signature"), body
+        header(request, "X-Store-Id"), header(request, "X-Timestamp"), header(request, "X-Signature"), raw
     )
-    code, order_id, amount = redemption.parse_redemption(json_body(request))
-    return Response(body=redemption.redeem(store_id, code, order_id, amount).to_view())
+    body = decode_json(raw, RedemptionRequest)
+    return Response(body=redemption.redeem(store_id, body.code, body.order_id, body.amount_cents).to_view())

@@ -1,4 +1,4 @@
-"""Issuing coupons within both limits, atomically: one TransactWrite per coupon.
+"""Issuing coupons within both limits, atomically: one transaction per coupon.
 
 The transaction holds
 - the coupon (condition: its code is new),
@@ -17,17 +17,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from functions.core import clock
+from functions.core import clock, txn
 from functions.core.config import get_settings
-from functions.core.errors import Conflict, Forbidden, InvalidInput, RuleBroken
+from functions.core.errors import Conflict, Forbidden, RuleBroken
 from functions.coupons import codes
 from functions.coupons.campaigns import (
     Campaign,
@@ -36,20 +35,12 @@ from functions.coupons.campaigns import (
     shard_pk,
     ts_iso,
 )
-from functions.coupons.models import (
-    CampaignRow,
-    CouponRow,
-    HolderRow,
-    IssueKeyRow,
-    ShardRow,
-    cancellation_codes,
-    transaction,
-)
+from functions.coupons.models import CampaignRow, CouponRow, HolderRow, IssueKeyRow, ShardRow
+from functions.notifications.domain import notify
 
 log = logging.getLogger(__name__)
 
-CONFLICT_RETRIES = 5
-MAX_OPENIDS = 500
+CODE_ATTEMPTS = 5  # fresh codes to draw when one collides (80 bits: never, in practice)
 ISSUE_THREADS = 8
 ISSUE_KEY_TTL_S = 400 * 86400
 
@@ -183,43 +174,50 @@ def issue_coupon(campaign: Campaign, openid: str, source: str, issue_key: str | 
 def _try_shard(
     campaign: Campaign, openid: str, source: str, issue_key: str | None, shard: int
 ) -> IssueResult | None:
-    """The issued coupon, or None when this shard is full."""
-    labels = ["coupon"] + (["issue_key"] if issue_key else []) + ["shard", "holder"]
-    for attempt in range(CONFLICT_RETRIES):
+    """The issued coupon, or None when this shard is full. (txn.run retries contention.)"""
+    for _ in range(CODE_ATTEMPTS):
         code = codes.new_code()
         coupon = _coupon_row(campaign, openid, code, shard, source)
+        ops = [txn.put("coupon", coupon, condition=CouponRow.pk.does_not_exist())]
+        if issue_key:
+            ops.append(
+                txn.put(
+                    "issue_key",
+                    IssueKeyRow(
+                        issue_key_pk(campaign.campaign_id, issue_key),
+                        "ISSUEKEY",
+                        code=code,
+                        created_at=coupon.issued_at,
+                        expires_at=max(campaign.valid_to_ts, clock.now_ts()) + ISSUE_KEY_TTL_S,
+                    ),
+                    condition=IssueKeyRow.pk.does_not_exist(),
+                )
+            )
+        ops.append(
+            txn.update(
+                "shard",
+                ShardRow(shard_pk(campaign.campaign_id, shard), "SHARD"),
+                actions=[ShardRow.issued.add(1)],
+                condition=ShardRow.issued < ShardRow.slice_limit,
+            )
+        )
+        ops.append(
+            txn.update(
+                "holder",
+                HolderRow(holder_pk(campaign.campaign_id, openid), "HOLDER"),
+                actions=[HolderRow.count.add(1)],
+                condition=HolderRow.count.does_not_exist() | (HolderRow.count < campaign.per_customer_limit),
+            )
+        )
         try:
-            with transaction() as tx:
-                tx.save(coupon, condition=CouponRow.pk.does_not_exist())
-                if issue_key:
-                    tx.save(
-                        IssueKeyRow(
-                            issue_key_pk(campaign.campaign_id, issue_key),
-                            "ISSUEKEY",
-                            code=code,
-                            created_at=coupon.issued_at,
-                            expires_at=max(campaign.valid_to_ts, clock.now_ts()) + ISSUE_KEY_TTL_S,
-                        ),
-                        condition=IssueKeyRow.pk.does_not_exist(),
-                    )
-                tx.update(
-                    ShardRow(shard_pk(campaign.campaign_id, shard), "SHARD"),
-                    actions=[ShardRow.issued.add(1)],
-                    condition=ShardRow.issued < ShardRow.slice_limit,
-                )
-                tx.update(
-                    HolderRow(holder_pk(campaign.campaign_id, openid), "HOLDER"),
-                    actions=[HolderRow.count.add(1)],
-                    condition=HolderRow.count.does_not_exist()
-                    | (HolderRow.count < campaign.per_customer_limit),
-                )
+            txn.run(ops)
+        except txn.Cancelled as cancelled:
+            refused = cancelled
+        else:
             return IssueResult(to_domain(coupon), new=True)
-        except TransactWriteError as error:
-            failure = error
-            reasons = cancellation_codes(error, labels)
-        if reasons.get("coupon") == "ConditionalCheckFailed":
+        if refused.failed("coupon"):
             # A fresh 80-bit code "exists" only if this very transaction committed and its
-            # response was lost (a client retry that lacked DynamoDB's idempotency token).
+            # answer was lost, with a retry that DynamoDB's request token did not cover.
             mine = get_coupon(code)
             if mine is not None and (mine.openid, mine.campaign_id, mine.issued_at) == (
                 openid,
@@ -227,24 +225,22 @@ def _try_shard(
                 coupon.issued_at,
             ):
                 return IssueResult(mine, new=True)
-        if reasons.get("issue_key") == "ConditionalCheckFailed":
+        if refused.failed("issue_key"):
             existing = _issued_for_key(campaign.campaign_id, issue_key or "")
             if existing is not None:
                 return IssueResult(existing, new=False)
-        if reasons.get("holder") == "ConditionalCheckFailed":
+        if refused.failed("holder"):
             raise Conflict(
                 f"at most {campaign.per_customer_limit} coupons of this campaign per customer",
                 code="limit_reached",
             )
-        if reasons.get("shard") == "ConditionalCheckFailed":
+        if refused.failed("shard"):
             return None
-        if "TransactionConflict" in reasons.values():
-            # Another transaction held one of the items (a hot counter in AWS): back off, retry.
-            time.sleep(random.uniform(0, 0.02 * (2**attempt)))
-            continue
-        if reasons.get("coupon") == "ConditionalCheckFailed":
+        if refused.failed("coupon"):
             continue  # an 80-bit code collided: draw another
-        raise failure
+        if txn.CONFLICT in refused.reasons.values():
+            break  # still contended after txn.run's retries
+        raise refused
     raise Conflict("too much contention on this campaign; try again", code="busy")
 
 
@@ -287,8 +283,6 @@ def benefit_text(discount_cents: int | None, percent_off: int | None, min_spend_
 
 def notify_issued(coupon: Coupon) -> None:
     """Tell the customer; the notification id is derived from the code, so repeats are no-ops."""
-    from functions.notifications.domain import notify
-
     valid_to = clock.business_date(datetime.fromtimestamp(coupon.valid_to_ts, UTC)).isoformat()
     notify(
         coupon.openid,
@@ -321,22 +315,6 @@ def claim(openid: str, campaign_id: str) -> Coupon:
     except Exception:  # the coupon is theirs either way; the H5 page shows it
         log.exception("coupon %s issued but its notification failed", coupon.code)
     return coupon
-
-
-def parse_openids(body: dict[str, Any]) -> tuple[list[str], str | None]:
-    openids = body.get("openids")
-    if (
-        not isinstance(openids, list)
-        or not openids
-        or not all(isinstance(o, str) and 0 < len(o) <= 128 for o in openids)
-    ):
-        raise InvalidInput("openids must be a non-empty list of openids", code="invalid_request")
-    if len(openids) > MAX_OPENIDS:
-        raise RuleBroken(f"at most {MAX_OPENIDS} openids per request", code="too_many_openids")
-    request_id = body.get("request_id")
-    if request_id is not None and (not isinstance(request_id, str) or not 0 < len(request_id) <= 64):
-        raise InvalidInput("request_id must be a string of at most 64 characters", code="invalid_request")
-    return openids, request_id
 
 
 def issue_to(campaign_id: str, openids: list[str], request_id: str | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Storage rows of the coupons table (generic keys pk, sk, gsi1, gsi2) and the transaction helper.
+"""Storage rows of the coupons table (generic keys pk, sk, gsi1, gsi2).
 
 | row | pk | sk | indexes |
 |---|---|---|---|
@@ -15,9 +15,6 @@ Every hot counter and every coupon has its own partition key; nothing is ever sc
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from pynamodb.attributes import (
     BooleanAttribute,
     JSONAttribute,
@@ -25,11 +22,9 @@ from pynamodb.attributes import (
     NumberSetAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
-from functions.core.models import Gsi1, Gsi2, TableMeta, transaction_connection
+from functions.core.models import Gsi1, Gsi2, TableMeta
 
 
 class CampaignRow(Model):
@@ -148,31 +143,3 @@ class RedemptionRow(Model):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     by_store = Gsi1()
-
-
-def transaction() -> TransactWrite:
-    # The rows share one table and one connection (with TableMeta's short timeouts).
-    return TransactWrite(connection=transaction_connection())
-
-
-def is_cancellation(error: TransactWriteError) -> bool:
-    return getattr(error, "cause_response_code", None) == "TransactionCanceledException"
-
-
-def cancellation_codes(error: TransactWriteError, labels: Sequence[str]) -> dict[str, str]:
-    """{label: reason code} for the items that cancelled the transaction.
-
-    PynamoDB sends condition checks, deletes, puts, then updates: `labels` names the items
-    in that order. Raises the error again if it is not a cancellation.
-    """
-    if not is_cancellation(error):
-        raise error
-    reasons: list[Any] = list(error.cancellation_reasons or [])
-    found = {
-        label: reason.code
-        for label, reason in zip(labels, reasons, strict=False)
-        if reason is not None and reason.code not in (None, "None")
-    }
-    if not found:
-        raise error
-    return found

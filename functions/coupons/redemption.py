@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
-import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist
 
-from functions.core import clock
-from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken, Unauthenticated
+from functions.core import clock, txn
+from functions.core.errors import Conflict, NotFound, RuleBroken, Unauthenticated
 from functions.coupons import codes
 from functions.coupons.issuing import Coupon, get_coupon, to_domain
-from functions.coupons.models import CouponRow, RedemptionRow, cancellation_codes, transaction
+from functions.coupons.models import CouponRow, RedemptionRow
 from functions.stores import stats
 from functions.stores.domain import get_store
 
 MAX_SKEW_S = 300
-ORDER_ID = re.compile(r"^[A-Za-z0-9_.:/-]{1,64}$")
-CONFLICT_RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -58,21 +53,6 @@ def verify_pos_request(
     return store.store_id
 
 
-def parse_redemption(body: dict[str, Any]) -> tuple[str, str, int]:
-    """(canonical code, order_id, amount_cents); a code that cannot exist is simply not found."""
-    code, order_id, amount = body.get("code"), body.get("order_id"), body.get("amount_cents")
-    if not isinstance(code, str):
-        raise InvalidInput("code is required", code="invalid_request")
-    if not isinstance(order_id, str) or not ORDER_ID.match(order_id):
-        raise InvalidInput("order_id must be 1-64 characters [A-Za-z0-9_.:/-]", code="invalid_request")
-    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= 10**11:
-        raise InvalidInput("amount_cents must be a non-negative integer", code="invalid_request")
-    canonical = codes.normalize(code)
-    if canonical is None:
-        raise NotFound("no such coupon", code="coupon_not_found")
-    return canonical, order_id, amount
-
-
 def discount_for(coupon: Coupon, amount_cents: int) -> int:
     """A fixed amount capped at the amount, or the percentage of it (rounded half up)."""
     if coupon.discount_cents is not None:
@@ -85,15 +65,11 @@ def redemption_pk(code: str, store_id: str, order_id: str) -> str:
 
 
 def redeem(store_id: str, code: str, order_id: str, amount_cents: int) -> Redemption:
-    for attempt in range(CONFLICT_RETRIES):
-        coupon = _try_redeem(store_id, code, order_id, amount_cents)
-        if coupon is not None:
-            return coupon
-        time.sleep(random.uniform(0, 0.02 * (2**attempt)))  # TransactionConflict: back off
-    raise Conflict("the coupon is busy; try again", code="busy")
-
-
-def _try_redeem(store_id: str, code: str, order_id: str, amount_cents: int) -> Redemption | None:
+    """Redeem the coupon `code` (as typed or scanned) for the store's order, exactly once."""
+    canonical = codes.normalize(code)
+    if canonical is None:
+        raise NotFound("no such coupon", code="coupon_not_found")
+    code = canonical
     now_ts = clock.now_ts()
     at = clock.iso(clock.now())
     # The discount depends on the coupon's terms; read them (eventually consistent is fine:
@@ -110,47 +86,47 @@ def _try_redeem(store_id: str, code: str, order_id: str, amount_cents: int) -> R
     else:
         coupon = to_domain(row)
     discount = discount_for(coupon, amount_cents)
+    record = RedemptionRow(
+        redemption_pk(code, store_id, order_id),
+        "REDEMPTION",
+        code=code,
+        campaign_id=coupon.campaign_id,
+        store_id=store_id,
+        order_id=order_id,
+        amount_cents=amount_cents,
+        discount_cents=discount,
+        redeemed_at=at,
+        gsi1pk=f"STORE#{store_id}",
+        gsi1sk=f"{at}#{code}",
+    )
+    ops = [
+        txn.put("redemption", record, condition=RedemptionRow.pk.does_not_exist()),
+        txn.update(
+            "coupon",
+            CouponRow(f"COUPON#{code}", "COUPON"),
+            actions=[
+                CouponRow.status.set("redeemed"),
+                CouponRow.redeemed_at.set(at),
+                CouponRow.redeemed_store.set(store_id),
+                CouponRow.redeemed_order.set(order_id),
+                CouponRow.redeemed_discount_cents.set(discount),
+            ],
+            condition=(
+                (CouponRow.status == "issued")
+                & (CouponRow.valid_from_ts <= now_ts)
+                & (CouponRow.valid_to_ts >= now_ts)
+                & (CouponRow.min_spend_cents <= amount_cents)
+            ),
+        ),
+        stats.counters_op(store_id, {"redemptions": 1}),
+    ]
     try:
-        with transaction() as tx:
-            tx.save(
-                RedemptionRow(
-                    redemption_pk(code, store_id, order_id),
-                    "REDEMPTION",
-                    code=code,
-                    campaign_id=coupon.campaign_id,
-                    store_id=store_id,
-                    order_id=order_id,
-                    amount_cents=amount_cents,
-                    discount_cents=discount,
-                    redeemed_at=at,
-                    gsi1pk=f"STORE#{store_id}",
-                    gsi1sk=f"{at}#{code}",
-                ),
-                condition=RedemptionRow.pk.does_not_exist(),
-            )
-            tx.update(
-                CouponRow(f"COUPON#{code}", "COUPON"),
-                actions=[
-                    CouponRow.status.set("redeemed"),
-                    CouponRow.redeemed_at.set(at),
-                    CouponRow.redeemed_store.set(store_id),
-                    CouponRow.redeemed_order.set(order_id),
-                    CouponRow.redeemed_discount_cents.set(discount),
-                ],
-                condition=(
-                    (CouponRow.status == "issued")
-                    & (CouponRow.valid_from_ts <= now_ts)
-                    & (CouponRow.valid_to_ts >= now_ts)
-                    & (CouponRow.min_spend_cents <= amount_cents)
-                ),
-            )
-            stats.increment_in(tx, store_id, "redemptions")
-        return Redemption(code, discount)
-    except TransactWriteError as error:
-        reasons = cancellation_codes(error, ["redemption", "coupon", "stats"])
-    if "TransactionConflict" in reasons.values():
-        return None
-    return _explain_refusal(store_id, code, order_id, amount_cents, now_ts)
+        txn.run(ops)
+    except txn.Cancelled as cancelled:
+        if set(cancelled.reasons.values()) == {txn.CONFLICT}:  # still contended after retries
+            raise Conflict("the coupon is busy; try again", code="busy") from None
+        return _explain_refusal(store_id, code, order_id, amount_cents, now_ts)
+    return Redemption(code, discount)
 
 
 def _explain_refusal(store_id: str, code: str, order_id: str, amount_cents: int, now_ts: int) -> Redemption:

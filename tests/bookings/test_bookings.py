@@ -73,11 +73,19 @@ def test_a_full_slot_an_unknown_slot_and_a_booked_order_are_refused(client, make
     # A second order for the full slot
     full = post(client, me, request(slot_id))
     assert (full.status_code, full.json_body["error"]) == (409, "slot_full")
-    # A slot nobody defined, and a malformed id
+    # A slot nobody defined
     (other,) = make_slots(capacity=5)
     unknown = other.replace("09:00-12:00", "18:00-20:00")
-    for missing in (unknown, "no-such-slot", f"{unknown}|x"):
-        response = post(client, me, request(missing))
+    response = post(client, me, request(unknown))
+    assert (response.status_code, response.json_body["error"]) == (404, "slot_not_found")
+    # A malformed id is a shape error (CONTRACT §1)
+    for malformed in ("no-such-slot", f"{unknown}|x"):
+        response = post(client, me, request(malformed))
+        assert (response.status_code, response.json_body["error"]) == (400, "invalid_slot_id")
+    # A well-formed id whose date or window cannot exist names no slot
+    day = unknown.split("|")[1]
+    for impossible in (f"A|{day[:4]}-02-30|09:00-12:00", f"A|{day}|12:00-09:00", f"A|{day}|25:00-26:00"):
+        response = post(client, me, request(impossible))
         assert (response.status_code, response.json_body["error"]) == (404, "slot_not_found")
     # The same order again, in a slot with room
     again = post(client, me, request(other, "SO-A"))
@@ -249,7 +257,7 @@ def test_reschedule_checks_the_target_slot_rules(client, make_slots):
     unknown = client.http.post(
         f"/bookings/{booking_id}/reschedule", headers=headers(me), body=json.dumps({"slot_id": "x|y|z"})
     )
-    assert (unknown.status_code, unknown.json_body["error"]) == (404, "slot_not_found")
+    assert (unknown.status_code, unknown.json_body["error"]) == (400, "invalid_slot_id")
     assert remaining(slot_id) == 1
 
 
@@ -282,6 +290,12 @@ def test_cancel_releases_capacity_once_even_when_sent_twice(client, make_slots):
         ({"address": "x" * 201}, "invalid_address"),
         ({"order_id": 42}, "invalid_order_id"),
         ({"slot_id": None}, "invalid_slot_id"),
+        # the grammar of CONTRACT §1, and no control characters in free text
+        ({"order_id": "SO/1"}, "invalid_order_id"),
+        ({"order_id": "x" * 65}, "invalid_order_id"),
+        ({"address": "上海市\n浦东新区"}, "invalid_address"),
+        ({"address": "   "}, "invalid_address"),
+        ({"phone": "13800138000\n"}, "invalid_phone"),
     ],
 )
 def test_bad_booking_requests_are_400_and_take_nothing(client, make_slots, change, code):
@@ -289,6 +303,27 @@ def test_bad_booking_requests_are_400_and_take_nothing(client, make_slots, chang
     response = post(client, uid("o"), {**request(slot_id), **change})
     assert (response.status_code, response.json_body["error"]) == (400, code)
     assert remaining(slot_id) == 1
+
+
+def test_a_malformed_booking_id_is_400_and_an_unknown_one_404(client):
+    me = uid("o")
+    for method in ("get", "delete"):
+        malformed = getattr(client.http, method)("/bookings/" + "x" * 65, headers=headers(me))
+        assert (malformed.status_code, malformed.json_body["error"]) == (400, "invalid_booking_id")
+        unknown = getattr(client.http, method)("/bookings/" + "0" * 32, headers=headers(me))
+        assert (unknown.status_code, unknown.json_body["error"]) == (404, "booking_not_found")
+
+
+def test_the_address_is_stored_without_surrounding_spaces(client, make_slots):
+    (slot_id,) = make_slots(capacity=1)
+    me = uid("o")
+    booking_id = post(client, me, {**request(slot_id), "address": "  上海市浦东新区1号 "}).json_body[
+        "booking_id"
+    ]
+    assert (
+        client.http.get(f"/bookings/{booking_id}", headers=headers(me)).json_body["address"]
+        == "上海市浦东新区1号"
+    )
 
 
 def test_booking_needs_a_signed_in_customer_and_json(client, make_slots):

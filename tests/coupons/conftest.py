@@ -34,11 +34,14 @@ def campaign_body(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def make_campaign(aws: str) -> Callable[..., str]:
     """Create a campaign through the domain; returns its id."""
+    import msgspec
+
     from functions.coupons import campaigns
+    from functions.coupons.requests import CampaignRequest
 
     def make(campaign_id: str | None = None, **overrides: Any) -> str:
         campaign_id = campaign_id or uid("camp")
-        campaigns.save_campaign(campaigns.parse_campaign(campaign_id, campaign_body(**overrides)))
+        campaigns.put_campaign(campaign_id, msgspec.convert(campaign_body(**overrides), CampaignRequest))
         return campaign_id
 
     return make

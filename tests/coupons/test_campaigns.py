@@ -41,33 +41,46 @@ def test_an_admin_creates_then_updates_a_campaign(client, admin_headers):
 
 
 @pytest.mark.parametrize(
-    ("change", "status"),
+    ("change", "status", "code"),
     [
-        ({"title": ""}, 400),
-        ({"title": None}, 400),
-        ({"discount_cents": "10"}, 400),
-        ({"percent_off": 10}, 422),  # both a fixed amount and a percentage
-        ({"discount_cents": None}, 422),  # neither
-        ({"discount_cents": None, "percent_off": 101}, 422),
-        ({"discount_cents": 0}, 422),
-        ({"valid_from": "yesterday"}, 400),
-        ({"valid_to": "2019-01-01"}, 422),  # ends before it starts
-        ({"total_limit": 0}, 422),
-        ({"total_limit": True}, 400),
-        ({"per_customer_limit": None}, 400),
-        ({"trigger": {"on": "signup"}}, 400),
-        ({"trigger": {"on": "purchase", "skus": "SKU1"}}, 400),
-        ({"trigger": {"on": "purchase", "skus": [f"S{i}" for i in range(41)]}}, 422),
-        ({"counter_shards": 17}, 422),
+        ({"title": ""}, 400, "invalid_title"),
+        ({"title": None}, 400, "invalid_title"),
+        ({"title": "   "}, 400, "invalid_title"),
+        ({"discount_cents": "10"}, 400, "invalid_discount_cents"),
+        ({"percent_off": 10}, 422, "invalid_campaign"),  # both a fixed amount and a percentage
+        ({"discount_cents": None}, 422, "invalid_campaign"),  # neither
+        ({"discount_cents": None, "percent_off": 101}, 400, "invalid_percent_off"),
+        ({"discount_cents": 0}, 400, "invalid_discount_cents"),
+        ({"valid_from": "yesterday"}, 400, "invalid_valid_from"),
+        ({"valid_from": "2030-02-30"}, 400, "invalid_valid_from"),
+        ({"valid_to": "9999-12-31"}, 400, "invalid_valid_to"),  # its end is past year 9999
+        ({"valid_to": "2019-01-01"}, 422, "invalid_campaign"),  # ends before it starts
+        ({"total_limit": 0}, 400, "invalid_total_limit"),
+        ({"total_limit": True}, 400, "invalid_total_limit"),
+        ({"per_customer_limit": None}, 400, "invalid_per_customer_limit"),
+        ({"trigger": {"on": "signup"}}, 400, "invalid_on"),
+        ({"trigger": {"on": "purchase", "skus": "SKU1"}}, 400, "invalid_skus"),
+        ({"trigger": {"on": "purchase", "skus": ["SKU 1"]}}, 400, "invalid_skus"),
+        ({"trigger": {"on": "purchase", "skus": [f"S{i}" for i in range(41)]}}, 400, "invalid_skus"),
+        ({"trigger": {"on": "purchase", "store": ["s1"]}}, 400, "invalid_trigger"),
+        ({"counter_shards": 17}, 400, "invalid_counter_shards"),
     ],
 )
-def test_bad_campaigns_are_refused_and_nothing_is_stored(client, admin_headers, change, status):
+def test_bad_campaigns_are_refused_and_nothing_is_stored(client, admin_headers, change, status, code):
     campaign_id = uid("camp")
     response = put(client, admin_headers, campaign_id, campaign_body(**change))
     assert response.status_code == status, response.body
-    assert response.json_body["error"] in ("invalid_request", "invalid_campaign")
+    assert response.json_body["error"] == code
     gone = client.http.get(f"/admin/coupon-campaigns/{campaign_id}", headers=admin_headers)
     assert gone.status_code == 404
+
+
+def test_a_campaign_id_follows_the_identifier_grammar(client, admin_headers):
+    for bad in ("a%23b", "a%7Cb", "x" * 65):
+        response = put(client, admin_headers, bad, campaign_body())
+        assert (response.status_code, response.json_body["error"]) == (400, "invalid_campaign_id")
+    # ':' and '.' are identifier characters too (CONTRACT §1)
+    assert put(client, admin_headers, uid("spring:2030.v1"), campaign_body()).status_code == 201
 
 
 def test_admin_routes_need_the_key(client):

@@ -186,6 +186,35 @@ def test_bad_issue_requests_are_refused(client, admin_headers, make_campaign, bo
     assert response.status_code == 400
 
 
+def test_an_issue_request_is_validated_whole_before_anything_is_issued(client, admin_headers, make_campaign):
+    # Given a campaign, and a list with one openid outside the grammar at its end
+    campaign_id = make_campaign()
+    good = [uid("o") for _ in range(3)]
+    body = json.dumps({"openids": [*good, "bad openid"]})
+    # When the admin issues to the list
+    response = client.http.post(
+        f"/admin/coupon-campaigns/{campaign_id}/issue", headers=admin_headers, body=body
+    )
+    # Then it is refused and nobody got a coupon
+    assert (response.status_code, response.json_body["error"]) == (400, "invalid_openids")
+    view = client.http.get(f"/admin/coupon-campaigns/{campaign_id}", headers=admin_headers).json_body
+    assert view["issued"] == 0
+    # And a list longer than 500 is refused the same way
+    too_many = json.dumps({"openids": [uid("o") for _ in range(501)]})
+    response = client.http.post(
+        f"/admin/coupon-campaigns/{campaign_id}/issue", headers=admin_headers, body=too_many
+    )
+    assert (response.status_code, response.json_body["error"]) == (400, "invalid_openids")
+
+
+def test_a_claim_needs_a_campaign_id_of_the_grammar(client):
+    for body in ({}, {"campaign_id": ""}, {"campaign_id": "a#b"}, {"campaign_id": 5}):
+        response = client.http.post(
+            "/coupons/claim", headers=customer_headers(uid("o")), body=json.dumps(body)
+        )
+        assert (response.status_code, response.json_body["error"]) == (400, "invalid_campaign_id")
+
+
 def test_the_menu_summary_lists_usable_coupons(make_campaign):
     from functions.coupons import issuing, summary
 

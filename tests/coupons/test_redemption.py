@@ -162,6 +162,26 @@ def test_refusals_say_why(client, make_store, coupon):
         assert response.status_code == 400, bad
 
 
+def test_the_order_id_follows_the_contracts_grammar(client, make_store, coupon):
+    # '/' was accepted at the POS and nowhere else: an order id means the same everywhere now
+    store, code = make_store(), coupon()
+    for bad, field in (("SO/1", "order_id"), ("x" * 65, "order_id")):
+        response = redeem(client, store, code, bad, 20000)
+        assert (response.status_code, response.json_body["error"]) == (400, f"invalid_{field}")
+    assert coupon_status(code) == "issued"
+    assert redeem(client, store, code, "SO:1.a_b-c", 20000).status_code == 200
+
+
+def test_a_bad_body_with_a_bad_signature_is_401(client, make_store):
+    # The signature is checked before the body is read: a prober learns nothing about the shape
+    store_id, _ = make_store()
+    body = b'{"code": 5}'
+    response = client.http.post(
+        "/pos/redemptions", headers=pos_headers(store_id, "wrong-secret", body), body=body
+    )
+    assert response.status_code == 401
+
+
 @pytest.mark.parametrize(
     ("terms", "amount", "discount"),
     [

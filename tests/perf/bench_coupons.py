@@ -74,24 +74,25 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from functions.core.aws import client
     from functions.core.config import resource_name
     from functions.coupons import campaigns, issuing, redemption
+    from functions.coupons.requests import CampaignRequest
     from functions.stores.models import StoreRow
 
     def campaign(total: int, per_customer: int, shards: int) -> campaigns.Campaign:
-        spec = campaigns.parse_campaign(
-            f"bench-{uuid.uuid4().hex[:8]}",
-            {
-                "title": "bench",
-                "discount_cents": 500,
-                "min_spend_cents": 0,
-                "valid_from": "2020-01-01",
-                "valid_to": "2099-12-31",
-                "total_limit": total,
-                "per_customer_limit": per_customer,
-                "counter_shards": shards,
-            },
+        campaign_id = f"bench-{uuid.uuid4().hex[:8]}"
+        campaigns.put_campaign(
+            campaign_id,
+            CampaignRequest(
+                title="bench",
+                discount_cents=500,
+                min_spend_cents=0,
+                valid_from="2020-01-01",
+                valid_to="2099-12-31",
+                total_limit=total,
+                per_customer_limit=per_customer,
+                counter_shards=shards,
+            ),
         )
-        campaigns.save_campaign(spec)
-        return campaigns.require_campaign(spec.campaign_id, consistent=True)
+        return campaigns.require_campaign(campaign_id, consistent=True)
 
     at = clock.iso(clock.now())
     stores = [f"bench-store-{k}" for k in range(threads)]
