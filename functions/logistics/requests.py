@@ -30,6 +30,9 @@ Moment = Annotated[
 ]
 Location = Annotated[str, Meta(max_length=500)]
 Detail = Annotated[str, Meta(max_length=1000)]
+MonitorStatus = Annotated[
+    str, Meta(max_length=40, description="Kuaidi100's polling | shutdown | abort | updateall")
+]
 
 
 class NativeEvent(msgspec.Struct, frozen=True):
@@ -75,7 +78,5 @@ class Kuaidi100Push(msgspec.Struct, frozen=True):
     """The JSON of Kuaidi100's form field `param`; `sign` = MD5(param + KUAIDI100_SALT)."""
 
     last_result: Kuaidi100Result = msgspec.field(name="lastResult")
-    status: (
-        Annotated[str, Meta(max_length=40, description="polling | shutdown | abort | updateall")] | None
-    ) = None
+    status: MonitorStatus | None = None
     message: Annotated[str, Meta(max_length=200)] | None = None
