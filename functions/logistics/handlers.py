@@ -8,9 +8,11 @@ from typing import Any
 
 from chalice import Response
 
+from functions.core import openapi
 from functions.core.errors import AppError
 from functions.core.http import Blueprint, header, raw_body, status_of
 from functions.logistics import pushes, shipments
+from functions.logistics.requests import NativeEvent
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,10 @@ def native_push() -> Response:
         body={"status": "accepted", "new_events": result.new_events, "changed_to": result.changed_to},
         status_code=202,
     )
+
+
+# Read by the view itself, after the signature check: described here for the OpenAPI document.
+openapi.document_body("/logistics/events", "POST", NativeEvent)
 
 
 @blueprint.route("/shipments", methods=["GET"], auth="customer")

@@ -26,7 +26,11 @@ EventId = _identifier("the sender's id of the event; a repeated id is the same e
 Carrier = _identifier("the carrier's code, e.g. yuantong (compared in lower case)")
 TrackingNo = _identifier("the carrier's tracking number")
 Moment = Annotated[
-    datetime, Meta(description="ISO 8601 date-time; one without an offset is in business time (TZ_BUSINESS)")
+    datetime,
+    Meta(
+        description="ISO 8601 date-time; one without an offset is in business time (TZ_BUSINESS)",
+        examples=["2024-05-01T08:00:00+08:00", "2024-05-01 08:00:00"],
+    ),
 ]
 Location = Annotated[str, Meta(max_length=500)]
 Detail = Annotated[str, Meta(max_length=1000)]
