@@ -256,3 +256,13 @@ def test_the_document_is_built_on_first_request_not_at_import():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+@pytest.mark.e2e
+def test_the_running_stack_serves_the_document(stack):
+    import requests
+
+    response = requests.get(f"{stack.url}/openapi.json", timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["openapi"].startswith("3.1")
+    assert "/logistics/events" in response.json()["paths"]
