@@ -41,6 +41,7 @@ from pynamodb.exceptions import UpdateError
 from pynamodb.models import Model
 from requests.adapters import HTTPAdapter
 
+from functions.core import clock
 from functions.core.config import get_settings
 from functions.core.models import TableMeta, condition_failed
 
@@ -150,6 +151,11 @@ def refresh_after(now: float, expires_in: float) -> float:
 Fetch = Callable[[bool], tuple[str, int]]
 
 
+def _now() -> float:
+    # The shared clock, so that a test moving time moves the token's expiry with everything else.
+    return clock.now().timestamp()
+
+
 class TokenCache:
     """The access_token of one app: in-memory copy over the shared DynamoDB item.
 
@@ -157,10 +163,9 @@ class TokenCache:
     several Lambda containers.
     """
 
-    def __init__(self, app_id: str, fetch: Fetch, clock: Callable[[], float] = time.time):
+    def __init__(self, app_id: str, fetch: Fetch):
         self.key = f"TOKEN#{app_id}"
         self.fetch = fetch
-        self.clock = clock
         self.owner = uuid.uuid4().hex
         self._lock = threading.Lock()  # one refresher per process; the lease does it across
         self._token: Token | None = None
@@ -169,11 +174,11 @@ class TokenCache:
 
     def get(self) -> str:
         token = self._token
-        if token is not None and token.usable(self.clock()):
+        if token is not None and token.usable(_now()):
             return token.value
         with self._lock:
             token = self._token
-            if token is not None and token.usable(self.clock()):
+            if token is not None and token.usable(_now()):
                 return token.value
             self._token = self._shared(bad=None)
             return self._token.value
@@ -183,7 +188,7 @@ class TokenCache:
         forced refresh across every caller. Raises WeChatError when none can be had now."""
         with self._lock:
             token = self._token
-            if token is not None and token.value != bad and token.usable(self.clock()):
+            if token is not None and token.value != bad and token.usable(_now()):
                 return token.value  # another thread of this process already replaced it
             self._token = self._shared(bad=bad)
             return self._token.value
@@ -204,7 +209,7 @@ class TokenCache:
     def _good(self, row: TokenRow | None, bad: str | None) -> Token | None:
         if row is None or not row.token or row.expires_ts is None:
             return None
-        now = self.clock()
+        now = _now()
         token = Token(row.token, float(row.expires_ts), float(row.refresh_after_ts or row.expires_ts))
         if bad is None:
             return token if token.usable(now) else None
@@ -224,7 +229,7 @@ class TokenCache:
             good = self._good(row, bad)
             if good is not None:
                 return good
-            now = self.clock()
+            now = _now()
             lease_held = row is not None and row.lease_until is not None and row.lease_until > now
             if bad is None and lease_held and row.token and row.expires_ts and now < row.expires_ts - 5:
                 # Refreshing early: the current token still works, look again in a moment.
@@ -241,7 +246,7 @@ class TokenCache:
 
     def _take_lease(self, bad: str | None) -> str:
         """Returns "taken", or "refused" when a condition says no (another has it, or not allowed)."""
-        now = self.clock()
+        now = _now()
         lease_free = TokenRow.lease_until.does_not_exist() | (TokenRow.lease_until < now)
         if bad is None:
             stale = TokenRow.token.does_not_exist() | (TokenRow.refresh_after_ts <= now)
@@ -293,7 +298,7 @@ class TokenCache:
         except Exception:
             self._release()
             raise
-        now = self.clock()
+        now = _now()
         token = Token(value, now + expires_in, refresh_after(now, expires_in))
         try:
             TokenRow(self.key, TOKEN_SK).update(

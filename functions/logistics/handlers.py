@@ -8,9 +8,11 @@ from typing import Any
 
 from chalice import Response
 
+from functions.core import openapi
 from functions.core.errors import AppError
-from functions.core.http import Blueprint, customer_openid, header, raw_body, status_of
+from functions.core.http import Blueprint, header, raw_body, status_of
 from functions.logistics import pushes, shipments
+from functions.logistics.requests import NativeEvent
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,10 @@ def _kuaidi100_answer(body: dict[str, Any], status: int) -> Response:
 
 @blueprint.route("/logistics/events", methods=["POST"])
 def native_push() -> Response:
+    """The native logistics webhook: one signed event (body: NativeEvent)."""
     request = blueprint.current_request
     raw = raw_body(request, MAX_PUSH_BYTES)
+    # The signature covers the raw bytes: verified before the body is decoded.
     pushes.verify_native(raw, header(request, "X-Signature"))
     result = shipments.ingest(pushes.parse_native(raw))
     return Response(
@@ -60,9 +64,13 @@ def native_push() -> Response:
     )
 
 
-@blueprint.route("/shipments", methods=["GET"])
-def my_shipments() -> list[dict[str, Any]]:
-    openid = customer_openid(blueprint.current_request)
+# Read by the view itself, after the signature check: described here for the OpenAPI document.
+openapi.document_body("/logistics/events", "POST", NativeEvent)
+
+
+@blueprint.route("/shipments", methods=["GET"], auth="customer")
+def my_shipments(openid: str) -> list[dict[str, Any]]:
+    """The signed-in customer's shipments, with status and history newest first."""
     return [s.to_view() for s in shipments.for_customer(openid)]
 
 

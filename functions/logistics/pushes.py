@@ -1,53 +1,38 @@
-"""Parsing and authenticating the two push formats into one `Push` (CONTRACT §5).
+"""Authenticating the two push formats and reading them into one `Push` (CONTRACT §5).
 
-Nothing here touches storage: a push that fails its signature or its parsing is refused
-before anything is stored.
+Nothing here touches storage: a push that fails its signature or its declaration
+(functions.logistics.requests) is refused before anything is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
-from typing import Any
+from datetime import datetime
 from urllib.parse import parse_qs
 
 from functions.core import clock
 from functions.core.config import get_settings
 from functions.core.errors import InvalidInput, RuleBroken, Unauthenticated
+from functions.core.http import decode_json
 from functions.logistics import status as machine
+from functions.logistics.requests import Kuaidi100Push, NativeEvent
 from functions.logistics.shipments import Push, TrackingEvent, digest_of, normalize_carrier
 
-MAX_TRACKING_NO = 64
 
-
-def _text(value: Any, name: str, required: bool = True, limit: int = 500) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise InvalidInput(f"`{name}` is required", code="invalid_push")
-        return None
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise InvalidInput(f"`{name}` must be a string", code="invalid_push")
-    text = str(value).strip()
-    if len(text) > limit:
-        raise InvalidInput(f"`{name}` is too long", code="invalid_push")
-    return text
-
-
-def _when(value: Any, name: str) -> str:
-    text = _text(value, name, limit=64)
+def _utc(moment: datetime, name: str) -> str:
+    """UTC ISO of a pushed time; one without an offset is business time (Kuaidi100 sends those)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=clock.business_tz())
     try:
-        return clock.iso(clock.parse_iso(text or ""))
-    except ValueError:
-        raise InvalidInput(f"`{name}` is not an ISO date-time", code="invalid_push") from None
+        return clock.iso(moment)
+    except OverflowError:  # year 1 or 9999 moved across the date line
+        raise InvalidInput(f"`{name}` is out of range", code=f"invalid_{name}") from None
 
 
-def _tracking(carrier: Any, tracking_no: Any, carrier_name: str, number_name: str) -> tuple[str, str]:
-    company = normalize_carrier(_text(carrier, carrier_name, limit=40) or "")
-    number = _text(tracking_no, number_name, limit=MAX_TRACKING_NO) or ""
-    if "#" in company or "#" in number:
-        raise InvalidInput("carrier and tracking number may not contain '#'", code="invalid_push")
-    return company, number
+def _clean(text: str | None) -> str | None:
+    # Carriers pad their texts; a blank one is no text.
+    return (text or "").strip() or None
 
 
 # -- Kuaidi100 ----------------------------------------------------------------------------
@@ -58,7 +43,7 @@ def kuaidi100_form(raw: bytes) -> tuple[str, str]:
     try:
         form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
-        raise InvalidInput("body is not UTF-8 form data", code="invalid_push") from None
+        raise InvalidInput("body is not UTF-8 form data", code="invalid_form") from None
     param = (form.get("param") or [""])[0]
     sign = (form.get("sign") or [""])[0]
     return param, sign
@@ -71,53 +56,42 @@ def verify_kuaidi100(param: str, sign: str) -> None:
 
 
 def parse_kuaidi100(param: str) -> Push:
-    try:
-        body = json.loads(param)
-    except ValueError:
-        raise InvalidInput("`param` is not JSON", code="invalid_push") from None
-    if not isinstance(body, dict) or not isinstance(body.get("lastResult"), dict):
-        raise InvalidInput("`param.lastResult` is required", code="invalid_push")
-    last = body["lastResult"]
-    carrier, number = _tracking(last.get("com"), last.get("nu"), "lastResult.com", "lastResult.nu")
-    entries = last.get("data") or []
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise InvalidInput("`lastResult.data` must be a list of objects", code="invalid_push")
+    body = decode_json(param.encode("utf-8"), Kuaidi100Push)
+    last = body.last_result
+    entries = last.data or []
     events = []
-    for i, entry in enumerate(entries):
-        at = _when(entry.get("ftime") or entry.get("time"), f"lastResult.data[{i}].time")
-        context = _text(entry.get("context"), f"lastResult.data[{i}].context", required=False, limit=1000)
-        code = entry.get("statusCode")
-        word = entry.get("status")
+    for entry in entries:
+        at = _utc(entry.ftime or entry.time, "time")
+        context = _clean(entry.context)
+        code = entry.status_code
         ours = machine.from_kuaidi100(status_code=code) if code not in (None, "") else None
-        if ours is None and isinstance(word, str):
-            ours = machine.KUAIDI100_WORD.get(word.strip())
-        raw = "/".join(str(x) for x in (word, code) if x not in (None, "")) or None
-        location = _text(entry.get("areaName") or entry.get("location"), "areaName", required=False)
+        if ours is None and entry.status is not None:
+            ours = machine.KUAIDI100_WORD.get(entry.status.strip())
+        raw = "/".join(str(x) for x in (entry.status, code) if x not in (None, "")) or None
         events.append(
             TrackingEvent(
                 occurred_at=at,
                 context=context,
                 status=ours,
                 raw_status=raw,
-                location=location,
+                location=_clean(entry.area_name) or _clean(entry.location),
                 source="kuaidi100",
                 digest=digest_of(at, context, raw),
             )
         )
-    monitor = _text(body.get("status"), "status", required=False, limit=40)
+    monitor = _clean(body.status)
     newest = max(events, key=lambda e: e.occurred_at) if events else None
-    head = entries[0] if entries else {}
-    current = machine.from_kuaidi100(state=last.get("state"), status_code=head.get("statusCode"))
+    head_code = entries[0].status_code if entries else None
     return Push(
-        carrier=carrier,
-        tracking_no=number,
+        carrier=normalize_carrier(last.com),
+        tracking_no=last.nu,
         events=events,
-        status=current,
+        status=machine.from_kuaidi100(state=last.state, status_code=head_code),
         status_at=newest.occurred_at if newest else clock.iso(clock.now()),
         status_context=newest.context if newest else None,
         moves_status=monitor != "abort",
         monitor_status=monitor,
-        monitor_message=_text(body.get("message"), "message", required=False, limit=200),
+        monitor_message=_clean(body.message),
     )
 
 
@@ -135,37 +109,29 @@ def verify_native(raw: bytes, signature: str | None) -> None:
 
 
 def parse_native(raw: bytes) -> Push:
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("body is not valid JSON", code="invalid_json") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("body must be a JSON object", code="invalid_json")
-    event_id = _text(body.get("event_id"), "event_id", limit=128)
-    carrier, number = _tracking(body.get("carrier"), body.get("tracking_no"), "carrier", "tracking_no")
-    status = _text(body.get("status"), "status", limit=40)
-    at = _when(body.get("occurred_at"), "occurred_at")
-    location = _text(body.get("location"), "location", required=False)
-    detail = _text(body.get("detail"), "detail", required=False, limit=1000)
-    if status not in machine.STATUSES:
+    """The push of a verified native body (verify_native first: the signature covers these bytes)."""
+    event = decode_json(raw, NativeEvent)
+    if event.status not in machine.STATUSES:
         raise RuleBroken(
-            f"unknown status {status!r}; expected one of {', '.join(machine.STATUSES)}",
+            f"unknown status {event.status!r}; expected one of {', '.join(machine.STATUSES)}",
             code="unknown_status",
         )
-    event = TrackingEvent(
+    at = _utc(event.occurred_at, "occurred_at")
+    detail, location = _clean(event.detail), _clean(event.location)
+    tracked = TrackingEvent(
         occurred_at=at,
         context=detail,
-        status=status,
-        raw_status=status,
+        status=event.status,
+        raw_status=event.status,
         location=location,
         source="native",
-        digest=digest_of("native", event_id),
+        digest=digest_of("native", event.event_id),
     )
     return Push(
-        carrier=carrier,
-        tracking_no=number,
-        events=[event],
-        status=status,
+        carrier=normalize_carrier(event.carrier),
+        tracking_no=event.tracking_no,
+        events=[tracked],
+        status=event.status,
         status_at=at,
         status_context=detail or location,
     )

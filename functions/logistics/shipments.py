@@ -29,6 +29,7 @@ from functions.core.config import get_settings
 from functions.core.models import condition_failed
 from functions.logistics import status as machine
 from functions.logistics.models import EVENT_PREFIX, SHIPMENT, ShipmentEventRow, ShipmentRow
+from functions.notifications.domain import notify
 
 log = logging.getLogger(__name__)
 
@@ -356,8 +357,6 @@ def message_for(update: dict[str, Any]) -> tuple[dict[str, str], str]:
 
 def fan_out(update: dict[str, Any]) -> str:
     """Consumer side: send the customer's template message (notify is idempotent per id)."""
-    from functions.notifications.domain import notify
-
     fields, url = message_for(update)
     return notify(
         update["openid"],

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from functions.core.errors import InvalidInput, NotFound
-from functions.core.http import Blueprint, query_params, require_admin
+import msgspec
+
+from functions.core.errors import NotFound
+from functions.core.fields import OpenId
+from functions.core.http import Blueprint
 from functions.notifications import domain
 
 blueprint = Blueprint(__name__)
+
+
+class HistoryQuery(msgspec.Struct, frozen=True):
+    """How many of a customer's notifications to list, newest first."""
+
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
 
 
 @blueprint.on_sqs_message(queue="notifications", batch_size=10, name="notification_worker")
@@ -19,19 +28,22 @@ def notification_worker(event: Any) -> dict[str, list[dict[str, str]]]:
     return worker.handle_batch(event.to_dict()["Records"])
 
 
-@blueprint.route("/admin/notifications/{notification_id}", methods=["GET"])
+@blueprint.route("/admin/notifications/{notification_id}", methods=["GET"], auth="admin")
 def get_notification(notification_id: str) -> dict[str, Any]:
-    require_admin(blueprint.current_request)
+    """One notification record: its status and history."""
     found = domain.get_notification(notification_id)
     if found is None:
         raise NotFound(f"no notification {notification_id}", code="notification_not_found")
     return found
 
 
-@blueprint.route("/admin/customers/{openid}/notifications", methods=["GET"])
-def customer_notifications(openid: str) -> dict[str, Any]:
-    require_admin(blueprint.current_request)
-    raw = query_params(blueprint.current_request).get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise InvalidInput("limit must be 1..200", code="invalid_limit")
-    return {"openid": openid, "notifications": domain.customer_notifications(openid, int(raw))}
+@blueprint.route(
+    "/admin/customers/{openid}/notifications",
+    methods=["GET"],
+    auth="admin",
+    query=HistoryQuery,
+    path_types={"openid": OpenId},
+)
+def customer_notifications(openid: str, query: HistoryQuery) -> dict[str, Any]:
+    """A customer's notifications, newest first."""
+    return {"openid": openid, "notifications": domain.customer_notifications(openid, query.limit)}

@@ -93,6 +93,31 @@ def test_a_malformed_param_is_refused_and_nothing_is_stored(client):
     assert get_shipment("yuantong", tracking_no) is None
 
 
+def test_a_malformed_param_names_its_field_in_kuaidi100s_answer(client):
+    tracking_no = unique("YT")
+    good = json.loads(kuaidi100_param(tracking_no, [("2024-05-01 10:00:00", "已揽收", "1")], "1"))
+    cases = [
+        ("not json", "invalid_json"),
+        (json.dumps({"status": "polling"}), "invalid_lastResult"),
+        (json.dumps({**good, "lastResult": {**good["lastResult"], "nu": ""}}), "invalid_nu"),
+        (json.dumps({**good, "lastResult": {**good["lastResult"], "com": "yuan#tong"}}), "invalid_com"),
+        (
+            json.dumps({**good, "lastResult": {**good["lastResult"], "data": [{"context": "x"}]}}),
+            "invalid_time",
+        ),
+    ]
+    for param, error in cases:
+        response = push(client, param)
+        body = json.loads(response.body)
+        assert (response.status_code, body["result"], body["returnCode"], body["error"]) == (
+            400,
+            False,
+            "500",
+            error,
+        ), param
+    assert get_shipment("yuantong", tracking_no) is None
+
+
 def test_abort_is_recorded_and_does_not_message(client, shipment):
     tracking_no = shipment["tracking_no"]
     param = kuaidi100_param(

@@ -133,3 +133,43 @@ def test_malformed_or_unknown_is_refused_and_nothing_is_stored(client, mutate, s
     response = client.http.post("/logistics/events", headers=native_headers(raw), body=raw)
     assert response.status_code == status_code
     assert get_shipment("acme", tracking_no) is None
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status_code", "error"),
+    [
+        (lambda b: {**b, "status": "teleported"}, 422, "unknown_status"),
+        (lambda b: {**b, "status": 7}, 400, "invalid_status"),
+        (lambda b: {k: v for k, v in b.items() if k != "event_id"}, 400, "invalid_event_id"),
+        (lambda b: {**b, "event_id": "x" * 65}, 400, "invalid_event_id"),
+        (lambda b: {**b, "carrier": "yuan tong"}, 400, "invalid_carrier"),
+        (lambda b: {**b, "tracking_no": "YT#1"}, 400, "invalid_tracking_no"),
+        (lambda b: {**b, "occurred_at": "not a time"}, 400, "invalid_occurred_at"),
+        (lambda b: {**b, "occurred_at": "0001-01-01T00:00:00+08:00"}, 400, "invalid_occurred_at"),
+        (lambda b: {**b, "detail": "x" * 1001}, 400, "invalid_detail"),
+        (lambda b: [b], 400, "invalid_json"),
+    ],
+)
+def test_each_fault_names_its_field(client, mutate, status_code, error):
+    # Given a correctly signed body with one fault, Then the answer names the field (CONTRACT §1)
+    tracking_no = unique("YT")
+    raw = json.dumps(mutate(json.loads(native_body(tracking_no, "picked_up", MAIN[0][1])))).encode()
+    response = client.http.post("/logistics/events", headers=native_headers(raw), body=raw)
+    assert (response.status_code, json.loads(response.body)["error"]) == (status_code, error)
+    assert get_shipment("acme", tracking_no) is None
+
+
+def test_a_bad_signature_is_refused_before_the_body_is_read(client):
+    raw = b'{"not": "an event"'
+    response = client.http.post("/logistics/events", headers=native_headers(raw, secret="wrong"), body=raw)
+    assert response.status_code == 401
+    assert json.loads(response.body)["error"] == "bad_signature"
+
+
+def test_a_time_without_offset_is_business_time_and_the_carrier_is_lower_case(client):
+    tracking_no = unique("YT")
+    raw = native_body(tracking_no, "picked_up", "2024-05-01T08:00:00", carrier="YuanTong", detail="  已揽收 ")
+    assert client.http.post("/logistics/events", headers=native_headers(raw), body=raw).status_code == 202
+    stored = get_shipment("yuantong", tracking_no)
+    assert stored.status_at == "2024-05-01T00:00:00Z"
+    assert stored.history[0]["context"] == "已揽收"

@@ -39,7 +39,13 @@ def test_me_for_a_customer_not_yet_known(client, sandbox):
 
 @pytest.mark.parametrize(
     ("query", "status", "error"),
-    [("", 400, "missing_code"), ("?code=", 400, "missing_code"), ("?code=bad-code", 401, "invalid_code")],
+    [
+        ("", 400, "invalid_code"),
+        ("?code=", 400, "invalid_code"),
+        ("?code=%20%20", 400, "invalid_code"),
+        (f"?code={'c' * 513}", 400, "invalid_code"),
+        ("?code=bad-code", 401, "invalid_code"),
+    ],
 )
 def test_sign_in_refuses_a_missing_or_bad_code(client, sandbox, query, status, error):
     response = client.http.get(f"/auth/wechat{query}")

@@ -161,3 +161,21 @@ def test_a_failed_fetch_frees_the_lease_for_the_next_caller(sandbox):
     assert cache.get()
     # Then it did not have to wait out a lease
     assert time.monotonic() - started < 1
+
+
+def test_the_token_ages_with_the_shared_clock(sandbox):
+    # Given a container holding a fresh token
+    from datetime import timedelta
+
+    from functions.core import clock
+
+    cold_token()
+    cache = containers(1)[0]
+    cache.get()
+    cache.get()
+    assert calls(sandbox, STABLE) == 1
+    # When the shared clock moves past the token's refresh time (tests move it; so does Lambda's)
+    clock.set_now(clock.now() + timedelta(seconds=7200))
+    cache.get()
+    # Then the token is asked for again, once
+    assert calls(sandbox, STABLE) == 2

@@ -8,7 +8,8 @@ the real `notification_worker` through the local event runtime (one poller, as o
 instance) until every record is `sent`:
 - parallel: the worker as configured (NOTIFY_THREADS sends at once within a batch);
 - sequential: the same worker with one thread, i.e. a strictly sequential sender.
-It prints messages/s of both, their ratio, and the stable_token calls per 10,000 sends.
+It prints messages/s of both, their ratio, the stable_token calls per 10,000 sends and the
+worker's DynamoDB calls per message.
 Figures are ratios within one run; nothing here asserts on wall-clock time.
 """
 
@@ -23,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from tests.perf.harness import bench_environment  # noqa: E402 - before functions.*
+from tests.perf.harness import aws_calls, bench_environment  # noqa: E402 - before functions.*
 
 bench_environment("wx-bench", QUIET_HOURS="off")
 
@@ -117,16 +118,26 @@ def run(n: int, threads: int, tag: str) -> dict[str, float]:
     runtime, consumer = worker_runtime()
     ids = queue(n, tag)
     sends_before, tokens_before = sandbox_calls(SEND), sandbox_calls("cgi-bin/stable_token")
+    aws_calls.reset()
     started = time.perf_counter()
     idle = 0
     while idle < 3:  # the queue looked empty three polls in a row
         idle = idle + 1 if runtime.poll_once(consumer, wait_s=0) == 0 else 0
     elapsed = time.perf_counter() - started
+    made, _ = aws_calls.snapshot()
+    dynamodb = sum(count for name, count in made.items() if name.startswith("dynamodb:"))
     sends = sandbox_calls(SEND) - sends_before
     tokens = sandbox_calls("cgi-bin/stable_token") - tokens_before
     sample = [get_notification(i)["status"] for i in ids[:: max(1, n // 50)]]
     assert set(sample) == {"sent"}, sample
-    return {"n": n, "seconds": elapsed, "rate": n / elapsed, "sends": sends, "token_calls": tokens}
+    return {
+        "n": n,
+        "seconds": elapsed,
+        "rate": n / elapsed,
+        "sends": sends,
+        "token_calls": tokens,
+        "dynamodb_per_message": dynamodb / n,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
@@ -138,6 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     args = parser.parse_args(argv)
     sequential_n = args.sequential_n or args.n
 
+    aws_calls.install()
     processes = start_services()
     try:
         # Every template send answers after latency_ms.
@@ -164,6 +176,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         f"worker ({args.threads} threads):         {par['n']:>6} in {par['seconds']:7.1f} s = {par['rate']:7.1f} msg/s"
     )
     print(f"speed-up: {par['rate'] / seq['rate']:.1f}x")
+    print(
+        "DynamoDB calls per message (worker, token reads included): "
+        f"sequential {seq['dynamodb_per_message']:.2f}, parallel {par['dynamodb_per_message']:.2f}"
+    )
     print(
         f"stable_token calls: {token_calls} for {sends} sends = "
         f"{token_calls * 10000 / max(1, sends):.1f} per 10,000 sends"

@@ -1,0 +1,180 @@
+"""The API's OpenAPI 3.1 document (CONTRACT §1, `GET /openapi.json`), built from the route
+declarations in `functions.core.http.ROUTES`: the declarations are the one copy of the schema.
+
+For every declared route: its path and methods, a summary (the view's first docstring line), its
+security (admin `X-Api-Key` or customer bearer token), path parameters (typed by `path_types`,
+a plain string otherwise), query parameters (the fields of its `query` Struct) and its JSON body
+(its `body` Struct). Each Struct is one schema in `components/schemas`
+(msgspec.json.schema_components); the identifier grammar of core.fields appears inline wherever a
+field is declared with it. Routes that read their body themselves (a signature over the raw bytes
+first, a form, XML) appear with their path and method; `document_body` names the Struct such a
+route decodes, so that its body is described too.
+
+Built once per container, on the first request for it (`document`), never at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from functions.core.http import ROUTES, RouteSpec
+
+TITLE = "wechat-retail"
+VERSION = "1"
+REF = "#/components/schemas/{name}"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+SECURITY_SCHEMES = {
+    "admin": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "ops' key (ADMIN_API_KEY)",
+    },
+    "customer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "the session token of GET /auth/wechat",
+    },
+}
+_PATH_PARAMETER = re.compile(r"{([^}/]+)}")
+
+
+class ApiError(msgspec.Struct, frozen=True):
+    """Every error answer (CONTRACT §1)."""
+
+    error: str  # snake_case code, e.g. invalid_order_id, slot_full
+    message: str
+
+
+# Bodies that routes decode themselves, after checking a signature over the raw bytes:
+# (path, METHOD) -> (media type, Struct).
+_SELF_READ: dict[tuple[str, str], tuple[str, Any]] = {}
+
+
+def document_body(path: str, method: str, kind: Any, media_type: str = "application/json") -> None:
+    """Describe the body of a route that reads it itself (`core.http.read_body` after verifying
+    a signature): `kind` is the Struct it decodes."""
+    _SELF_READ[(path, method.upper())] = (media_type, kind)
+
+
+def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of `routes`."""
+    routes = list(routes)
+    types: list[Any] = [ApiError, *(kind for _, kind in _SELF_READ.values())]
+    for spec in routes:
+        types += [t for t in (spec.body, spec.query) if t is not None]
+        types += list(spec.path_types.values())
+    # One call for every type, so that each Struct is one component however often it is used.
+    schemas, components = msgspec.json.schema_components(types, ref_template=REF)
+    schema_of = {id(kind): schema for kind, schema in zip(types, schemas, strict=True)}
+
+    paths: dict[str, dict[str, Any]] = {}
+    query_components = set()
+    for spec in routes:
+        item = paths.setdefault(spec.path, {})
+        for method in spec.methods:
+            item[method.lower()] = _operation(spec, method.upper(), schema_of, components)
+        if spec.query is not None:
+            query_components.add(_component_name(schema_of[id(spec.query)]))
+
+    # A query Struct becomes parameters: drop its component unless something else refers to it.
+    for name in query_components:
+        others = json.dumps([paths, {k: v for k, v in components.items() if k != name}])
+        if name and f'"{REF.format(name=name)}"' not in others:
+            components.pop(name, None)
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": TITLE, "version": VERSION},
+        "paths": {path: paths[path] for path in sorted(paths)},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
+    }
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """This container's document, built from every route declared by then (on first request)."""
+    return build(ROUTES)
+
+
+@functools.cache
+def document_json() -> str:
+    return json.dumps(document(), ensure_ascii=False)
+
+
+# -- pieces -----------------------------------------------------------------------------
+
+
+def _component_name(schema: dict[str, Any]) -> str | None:
+    ref = schema.get("$ref", "")
+    prefix = REF.format(name="")
+    return ref[len(prefix) :] if ref.startswith(prefix) else None
+
+
+def _operation(
+    spec: RouteSpec, method: str, schema_of: dict[int, Any], components: dict[str, Any]
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": spec.summary,
+        "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{spec.path}").strip("_"),
+        "parameters": _path_parameters(spec, schema_of) + _query_parameters(spec, schema_of, components),
+        "responses": {
+            "2XX": {"description": "done"},
+            "default": {
+                "description": "an error: 4xx for the caller's, 5xx for ours or WeChat's",
+                "content": {"application/json": {"schema": schema_of[id(ApiError)]}},
+            },
+        },
+    }
+    if not operation["parameters"]:
+        del operation["parameters"]
+    if spec.auth is not None:
+        operation["security"] = [{spec.auth: []}]
+    body = _body(spec, method, schema_of)
+    if body is not None:
+        operation["requestBody"] = body
+    return operation
+
+
+def _path_parameters(spec: RouteSpec, schema_of: dict[int, Any]) -> list[dict[str, Any]]:
+    parameters = []
+    for name in _PATH_PARAMETER.findall(spec.path):
+        kind = spec.path_types.get(name)
+        schema = schema_of[id(kind)] if kind is not None else {"type": "string"}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+def _query_parameters(
+    spec: RouteSpec, schema_of: dict[int, Any], components: dict[str, Any]
+) -> list[dict[str, Any]]:
+    if spec.query is None:
+        return []
+    declared = components[_component_name(schema_of[id(spec.query)]) or ""]
+    required = set(declared.get("required", []))
+    parameters = []
+    for name, schema in declared.get("properties", {}).items():
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": schema}
+        if "description" in schema:
+            parameter["description"] = schema["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _body(spec: RouteSpec, method: str, schema_of: dict[int, Any]) -> dict[str, Any] | None:
+    if spec.body is not None:
+        media_type, kind = "application/json", spec.body
+    elif (spec.path, method) in _SELF_READ:
+        media_type, kind = _SELF_READ[(spec.path, method)]
+    else:
+        return None
+    return {"required": True, "content": {media_type: {"schema": schema_of[id(kind)]}}}
