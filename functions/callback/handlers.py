@@ -48,7 +48,6 @@ class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
     timestamp: str = ""
     nonce: str = ""
     echostr: str = ""
-    openid: str = ""
     encrypt_type: str = "raw"
     msg_signature: str = ""
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from functions.core.config import get_settings
 
 _lock = threading.Lock()
-_offset = timedelta(0)
 _fixed: datetime | None = None
 
 
@@ -17,7 +16,7 @@ def now() -> datetime:
     """Current time, timezone-aware UTC."""
     if _fixed is not None:
         return _fixed
-    return datetime.now(UTC) + _offset
+    return datetime.now(UTC)
 
 
 def now_ts() -> int:
@@ -57,5 +56,10 @@ def parse_iso(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """Fixed-width UTC (`YYYY-MM-DDTHH:MM:SS.ffffffZ`), so that text order is time order:
+    timestamps are compared and used as sort keys."""
+    return moment.astimezone(UTC).strftime(ISO_FORMAT)

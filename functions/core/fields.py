@@ -10,28 +10,32 @@ from typing import Annotated
 
 from msgspec import Meta
 
-IDENTIFIER = r"^[A-Za-z0-9._:-]{1,64}$"
-OPENID = r"^[A-Za-z0-9_-]{1,64}$"
+# `$(?!\n)`: a bare `$` also matches before a final newline, which would let "abc\n" through.
+IDENTIFIER = r"^[A-Za-z0-9._:-]{1,64}$(?!\n)"
+OPENID = r"^[A-Za-z0-9_-]{1,64}$(?!\n)"
 
 
-def _identifier(what: str) -> type[str]:
+def identifier(what: str) -> type[str]:
     return Annotated[str, Meta(pattern=IDENTIFIER, min_length=1, max_length=64, description=what)]  # type: ignore[return-value]
 
 
-OrderId = _identifier("an order id")
-Sku = _identifier("a product's SKU")
-StoreId = _identifier("a store id")
-StaffId = _identifier("a staff member's id")
-Area = _identifier("a delivery area id")
-CampaignId = _identifier("a coupon campaign id")
-Serial = _identifier("a product unit's serial number")
-Name = _identifier("a name (segment, operator)")
+OrderId = identifier("an order id")
+Sku = identifier("a product's SKU")
+StoreId = identifier("a store id")
+StaffId = identifier("a staff member's id")
+Area = identifier("a delivery area id")
+CampaignId = identifier("a coupon campaign id")
+Serial = identifier("a product unit's serial number")
+Name = identifier("a name (segment, operator)")
+Carrier = identifier("a carrier's code, e.g. yuantong (compared in lower case)")
+TrackingNo = identifier("a carrier's tracking number")
+EventId = identifier("a sender's id of an event; a repeated id is the same event")
 OpenId = Annotated[str, Meta(pattern=OPENID, min_length=1, max_length=64, description="a WeChat openid")]
 # A slot is one window of one area on one day: `<area>|<YYYY-MM-DD>|<HH:MM-HH:MM>`.
 SlotId = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9._:-]{1,64}\|\d{4}-\d{2}-\d{2}\|\d{2}:\d{2}-\d{2}:\d{2}$",
+        pattern=r"^[A-Za-z0-9._:-]{1,64}\|\d{4}-\d{2}-\d{2}\|\d{2}:\d{2}-\d{2}:\d{2}$(?!\n)",
         max_length=64 + 24,
         description="a slot id: <area>|<YYYY-MM-DD>|<HH:MM-HH:MM>",
     ),

@@ -40,7 +40,9 @@ from functions.core.errors import (
 from functions.core.session import verify_token
 
 T = TypeVar("T")
-Auth = Literal["admin", "customer"] | None
+# "admin": X-Api-Key; "customer": a session token, the view gets `openid=`; a callable checks a
+# signed caller (a POS, a logistics system) before the body is read, the view gets `caller=`.
+Auth = Literal["admin", "customer"] | Callable[[Request], Any] | None
 
 MAX_JSON_BYTES = 64 * 1024
 
@@ -207,6 +209,8 @@ class Blueprint(chalice.Blueprint):
                         require_admin(request)
                     elif auth == "customer":
                         params["openid"] = customer_openid(request)
+                    elif callable(auth):
+                        params["caller"] = auth(request)
                     for name, kind in path_types.items():
                         params[name] = check(params[name], kind, name)
                     if query is not None:
@@ -224,14 +228,3 @@ class Blueprint(chalice.Blueprint):
             return view
 
         return decorator
-
-
-# -- transitional: removed once every route declares its body and query ---------------------
-
-
-def json_body(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    return decode_json(raw_body(request, limit), dict[str, Any])
-
-
-def query_params(request: Request) -> dict[str, str]:
-    return dict(request.query_params or {})

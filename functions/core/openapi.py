@@ -2,13 +2,12 @@
 declarations in `functions.core.http.ROUTES`: the declarations are the one copy of the schema.
 
 For every declared route: its path and methods, a summary (the view's first docstring line), its
-security (admin `X-Api-Key` or customer bearer token), path parameters (typed by `path_types`,
+security (admin `X-Api-Key`, customer bearer token, or a signed caller's check), path parameters (typed by `path_types`,
 a plain string otherwise), query parameters (the fields of its `query` Struct) and its JSON body
 (its `body` Struct). Each Struct is one schema in `components/schemas`
 (msgspec.json.schema_components); the identifier grammar of core.fields appears inline wherever a
-field is declared with it. Routes that read their body themselves (a signature over the raw bytes
-first, a form, XML) appear with their path and method; `document_body` names the Struct such a
-route decodes, so that its body is described too.
+field is declared with it. Routes that read their body themselves (a form, XML) appear with
+their path and method.
 
 Built once per container, on the first request for it (`document`), never at import.
 """
@@ -52,21 +51,10 @@ class ApiError(msgspec.Struct, frozen=True):
     message: str
 
 
-# Bodies that routes decode themselves, after checking a signature over the raw bytes:
-# (path, METHOD) -> (media type, Struct).
-_SELF_READ: dict[tuple[str, str], tuple[str, Any]] = {}
-
-
-def document_body(path: str, method: str, kind: Any, media_type: str = "application/json") -> None:
-    """Describe the body of a route that reads it itself (`core.http.read_body` after verifying
-    a signature): `kind` is the Struct it decodes."""
-    _SELF_READ[(path, method.upper())] = (media_type, kind)
-
-
 def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
     """The OpenAPI 3.1 document of `routes`."""
     routes = list(routes)
-    types: list[Any] = [ApiError, *(kind for _, kind in _SELF_READ.values())]
+    types: list[Any] = [ApiError]
     for spec in routes:
         types += [t for t in (spec.body, spec.query) if t is not None]
         types += list(spec.path_types.values())
@@ -95,7 +83,7 @@ def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
         "paths": {path: paths[path] for path in sorted(paths)},
         "components": {
             "schemas": dict(sorted(components.items())),
-            "securitySchemes": SECURITY_SCHEMES,
+            "securitySchemes": _security_schemes(routes),
         },
     }
 
@@ -138,8 +126,8 @@ def _operation(
     if not operation["parameters"]:
         del operation["parameters"]
     if spec.auth is not None:
-        operation["security"] = [{spec.auth: []}]
-    body = _body(spec, method, schema_of)
+        operation["security"] = [{_scheme_name(spec.auth): []}]
+    body = _body(spec, schema_of)
     if body is not None:
         operation["requestBody"] = body
     return operation
@@ -170,11 +158,26 @@ def _query_parameters(
     return parameters
 
 
-def _body(spec: RouteSpec, method: str, schema_of: dict[int, Any]) -> dict[str, Any] | None:
-    if spec.body is not None:
-        media_type, kind = "application/json", spec.body
-    elif (spec.path, method) in _SELF_READ:
-        media_type, kind = _SELF_READ[(spec.path, method)]
-    else:
+def _body(spec: RouteSpec, schema_of: dict[int, Any]) -> dict[str, Any] | None:
+    if spec.body is None:
         return None
-    return {"required": True, "content": {media_type: {"schema": schema_of[id(kind)]}}}
+    return {"required": True, "content": {"application/json": {"schema": schema_of[id(spec.body)]}}}
+
+
+def _scheme_name(auth: Any) -> str:
+    return auth if isinstance(auth, str) else auth.__name__
+
+
+def _security_schemes(routes: list[RouteSpec]) -> dict[str, Any]:
+    """The fixed schemes, and one per signed caller's check (its docstring says how to sign)."""
+    schemes = dict(SECURITY_SCHEMES)
+    for spec in routes:
+        if callable(spec.auth):
+            doc = " ".join((spec.auth.__doc__ or "").split())
+            schemes[spec.auth.__name__] = {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Signature",
+                "description": doc,
+            }
+    return schemes

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from chalice import Response
+from chalice.app import Request
 
 from functions.core.fields import CampaignId
-from functions.core.http import Blueprint, decode_json, header, raw_body
+from functions.core.http import Blueprint, header, raw_body
 from functions.coupons import campaigns, issuing, redemption
 from functions.coupons.requests import CampaignRequest, ClaimRequest, IssueRequest, RedemptionRequest
 
@@ -58,14 +59,24 @@ def my_coupons(openid: str) -> Response:
     return Response(body=[c.to_view() for c in issuing.coupons_of(openid)])
 
 
-@blueprint.route("/pos/redemptions", methods=["POST"], content_types=POS_CONTENT_TYPES)
-def redeem() -> Response:
-    """Redeem a coupon at a store's POS (HMAC-signed by the store's terminal)."""
-    request = blueprint.current_request
-    raw = raw_body(request)
-    # The signature covers the raw body: it is checked before the body is even read.
-    store_id = redemption.verify_pos_request(
-        header(request, "X-Store-Id"), header(request, "X-Timestamp"), header(request, "X-Signature"), raw
+def pos_store(request: Request) -> str:
+    """The store whose terminal signed the request. The signature covers the raw body, so it is
+    checked before the body is even read."""
+    return redemption.verify_pos_request(
+        header(request, "X-Store-Id"),
+        header(request, "X-Timestamp"),
+        header(request, "X-Signature"),
+        raw_body(request),
     )
-    body = decode_json(raw, RedemptionRequest)
-    return Response(body=redemption.redeem(store_id, body.code, body.order_id, body.amount_cents).to_view())
+
+
+@blueprint.route(
+    "/pos/redemptions",
+    methods=["POST"],
+    content_types=POS_CONTENT_TYPES,
+    auth=pos_store,
+    body=RedemptionRequest,
+)
+def redeem(caller: str, body: RedemptionRequest) -> Response:
+    """Redeem a coupon at a store's POS (HMAC-signed by the store's terminal)."""
+    return Response(body=redemption.redeem(caller, body.code, body.order_id, body.amount_cents).to_view())

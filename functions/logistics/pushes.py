@@ -108,9 +108,8 @@ def verify_native(raw: bytes, signature: str | None) -> None:
         raise Unauthenticated("X-Signature must be sha256=<HMAC-SHA256 of the body>", code="bad_signature")
 
 
-def parse_native(raw: bytes) -> Push:
-    """The push of a verified native body (verify_native first: the signature covers these bytes)."""
-    event = decode_json(raw, NativeEvent)
+def native_push(event: NativeEvent) -> Push:
+    """The push of a verified native event."""
     if event.status not in machine.STATUSES:
         raise RuleBroken(
             f"unknown status {event.status!r}; expected one of {', '.join(machine.STATUSES)}",

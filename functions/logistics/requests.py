@@ -1,7 +1,7 @@
 """What the logistics systems send us (CONTRACT §5), declared once with msgspec.
 
 A shape error (type, length, grammar) becomes `400 invalid_<field>` in functions.core.http; an
-unknown native `status` is a rule (`422 unknown_status`, pushes.parse_native). Unknown fields
+unknown native `status` is a rule (`422 unknown_status`, pushes.native_push). Unknown fields
 are ignored: carriers add fields without telling us.
 """
 
@@ -13,18 +13,9 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from functions.core.fields import IDENTIFIER
+from functions.core.fields import Carrier, EventId, TrackingNo
 from functions.logistics.status import STATUSES
 
-
-def _identifier(what: str) -> type[str]:
-    # The identifier grammar of CONTRACT §1 (core.fields), for identifiers only logistics uses.
-    return Annotated[str, Meta(pattern=IDENTIFIER, min_length=1, max_length=64, description=what)]  # type: ignore[return-value]
-
-
-EventId = _identifier("the sender's id of the event; a repeated id is the same event")
-Carrier = _identifier("the carrier's code, e.g. yuantong (compared in lower case)")
-TrackingNo = _identifier("the carrier's tracking number")
 Moment = Annotated[
     datetime,
     Meta(

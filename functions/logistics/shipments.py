@@ -216,34 +216,6 @@ def _get(pk: str) -> ShipmentRow | None:
 # -- linking an order ------------------------------------------------------------------
 
 
-def link_in(
-    transaction: Any, carrier: str, tracking_no: str, order_id: str, openid: str, purchased_at: str
-) -> None:
-    """Add the shipment registration to the order's transaction.
-
-    Creates the shipment if no push has arrived yet, or attaches the order to one that did.
-    A tracking number already linked to another order cancels the transaction.
-    """
-    pk = shipment_pk(carrier, tracking_no)
-    now = clock.iso(clock.now())
-    transaction.update(
-        ShipmentRow(pk, SHIPMENT),
-        actions=[
-            ShipmentRow.carrier.set(carrier),
-            ShipmentRow.tracking_no.set(tracking_no),
-            ShipmentRow.order_id.set(order_id),
-            ShipmentRow.openid.set(openid),
-            ShipmentRow.gsi1pk.set(f"{CUSTOMER_PREFIX}{openid}"),
-            ShipmentRow.gsi1sk.set(f"{purchased_at}#{pk}"),
-            ShipmentRow.created_at.set(ShipmentRow.created_at | now),
-            ShipmentRow.updated_at.set(now),
-            # A racing push that read the row unlinked must re-read it and see the openid.
-            ShipmentRow.version.add(1),
-        ],
-        condition=ShipmentRow.order_id.does_not_exist() | (ShipmentRow.order_id == order_id),
-    )
-
-
 def announce_current(carrier: str, tracking_no: str) -> bool:
     """After linking an order: tell the customer the status the shipment already has, once."""
     row = _get(shipment_pk(carrier, tracking_no))

@@ -217,9 +217,7 @@ def _customer_state(openid: str) -> tuple[bool, bool]:
     customer = customers.get_customer(openid)
     if customer is None:
         return False, False
-    # Customer cannot yet tell "unsubscribed" from "never seen following" (a record holding only
-    # consent): both read as not subscribed. See test_worker's consent-only case.
-    return not customer.subscribed, customer.reminder_consent
+    return customer.unsubscribed, customer.reminder_consent
 
 
 def _send(row: NotificationRow, record: dict[str, Any]) -> Result:

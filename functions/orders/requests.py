@@ -10,13 +10,10 @@ from msgspec import Meta
 
 from functions.core import clock
 from functions.core.errors import InvalidInput
-from functions.core.fields import Cents, OpenId, OrderId, Sku, StoreId
+from functions.core.fields import Carrier, Cents, OpenId, OrderId, Sku, StoreId, TrackingNo
 from functions.logistics.shipments import normalize_carrier
 from functions.orders.domain import OrderInput
 
-# As the logistics pushes accept them: no '#' (it separates key parts), not blank.
-Carrier = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[^#]*[^#\s][^#]*$")]
-TrackingNo = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[^#]*[^#\s][^#]*$")]
 MAX_ITEMS = 500  # entries of `items`, repeated SKUs included
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pynamodb.transactions import TransactWrite
-
 from functions.core import clock, txn
 from functions.core.errors import NotFound, RuleBroken
 from functions.stores.domain import UNKNOWN_STORE, get_store
@@ -25,14 +23,6 @@ def _action(counter: str, n: int) -> Any:
     if counter not in COUNTERS:
         raise ValueError(f"unknown store counter {counter!r}")
     return getattr(StoreStatsRow, counter).add(n)
-
-
-def increment_in(
-    transaction: TransactWrite, store_id: str, counter: str, n: int = 1, day: date | None = None
-) -> None:
-    """Add the increment to a transaction, so it commits with the effect it counts.
-    Transitional: bookings and coupons move to counters_op, then this goes."""
-    transaction.update(_row(store_id, day), actions=[_action(counter, n)])
 
 
 def store_report(store_id: str, start: date | None = None, end: date | None = None) -> dict[str, Any]:

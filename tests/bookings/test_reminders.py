@@ -125,7 +125,7 @@ def test_overlapping_runs_still_remind_each_booking_once(client, make_slots, far
     assert sum(r["reminded"] for r in results) == 6
 
 
-def test_the_job_is_a_daily_utc_schedule_named_booking_reminders(client):
+def test_the_job_is_a_daily_schedule_at_ten_business_time_named_booking_reminders(client):
     from chalice.app import ScheduledEventConfig
 
     from app import app
@@ -133,7 +133,8 @@ def test_the_job_is_a_daily_utc_schedule_named_booking_reminders(client):
     (source,) = [s for s in app.event_sources if s.name == "booking_reminders"]
     assert isinstance(source, ScheduledEventConfig)
     expression = source.schedule_expression
-    assert (expression if isinstance(expression, str) else expression.to_string()) == "cron(0 2 * * ? *)"
+    # 10:00 in TZ_BUSINESS: the schedule carries the business time zone (infra/template.py).
+    assert (expression if isinstance(expression, str) else expression.to_string()) == "cron(0 10 * * ? *)"
 
 
 def test_the_job_reads_by_query_not_scan(client, make_slots, far_day, monkeypatch):

@@ -28,8 +28,8 @@ def test_an_admin_creates_then_updates_a_campaign(client, admin_headers):
     view = created.json_body
     assert view["campaign_id"] == campaign_id
     assert view["discount_cents"] == 2000 and "percent_off" not in view
-    assert view["valid_from"] == "2019-12-31T16:00:00Z"  # a date is a business day (Asia/Shanghai)
-    assert view["valid_to"] == "2099-12-31T15:59:59Z"  # ... through its end
+    assert view["valid_from"] == "2019-12-31T16:00:00.000000Z"  # a date is a business day (Asia/Shanghai)
+    assert view["valid_to"] == "2099-12-31T15:59:59.000000Z"  # ... through its end
     # When it is saved again with other terms
     updated = put(
         client, admin_headers, campaign_id, campaign_body(total_limit=40, percent_off=15, discount_cents=None)

@@ -42,7 +42,7 @@ def test_a_customer_claims_a_coupon_and_sees_it(client, make_campaign):
     assert response.status_code == 201, response.body
     coupon = response.json_body
     assert coupon["campaign_id"] == campaign_id and coupon["title"] == "周末券"
-    assert coupon["status"] == "issued" and coupon["valid_to"] == "2099-12-31T15:59:59Z"
+    assert coupon["status"] == "issued" and coupon["valid_to"] == "2099-12-31T15:59:59.000000Z"
     assert len(coupon["code"]) == 19 and coupon["code"].count("-") == 3
     # And it is listed among their coupons, and only theirs
     mine = client.http.get("/coupons", headers=customer_headers(openid)).json_body

@@ -90,7 +90,10 @@ def test_routes_say_who_may_call_them(document):
     assert paths["/admin/customers/{openid}/notifications"]["get"]["security"] == [{"admin": []}]
     assert paths["/shipments"]["get"]["security"] == [{"customer": []}]
     assert paths["/me"]["get"]["security"] == [{"customer": []}]
-    assert "security" not in paths["/logistics/events"]["post"]  # signed, not signed in
+    # Signed callers: each check is a scheme of its own, described by its docstring.
+    assert paths["/logistics/events"]["post"]["security"] == [{"logistics_signature": []}]
+    assert paths["/pos/redemptions"]["post"]["security"] == [{"pos_store": []}]
+    assert "HMAC-SHA256" in schemes["logistics_signature"]["description"]
 
 
 def test_queries_bodies_and_path_parameters_come_from_the_declarations(document):

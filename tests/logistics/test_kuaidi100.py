@@ -43,7 +43,7 @@ def test_documented_sample_is_stored_and_the_customer_told_once(client, shipment
     stored = get_shipment("yuantong", shipment["tracking_no"])
     assert stored.status == "delivered"
     assert [e["context"] for e in stored.history] == ["上海分拨中心/已签收", "上海分拨中心/装件入车扫描"]
-    assert stored.history[0]["time"] == "2012-08-28T08:33:19Z"  # business time (UTC+8) -> UTC
+    assert stored.history[0]["time"] == "2012-08-28T08:33:19.000000Z"  # business time (UTC+8) -> UTC
     # And exactly one template message is queued for the change
     drain("shipment-updates", "shipment_updates")
     note = get_notification(notification_id("yuantong", shipment["tracking_no"], "delivered", 50))

@@ -171,5 +171,5 @@ def test_a_time_without_offset_is_business_time_and_the_carrier_is_lower_case(cl
     raw = native_body(tracking_no, "picked_up", "2024-05-01T08:00:00", carrier="YuanTong", detail="  已揽收 ")
     assert client.http.post("/logistics/events", headers=native_headers(raw), body=raw).status_code == 202
     stored = get_shipment("yuantong", tracking_no)
-    assert stored.status_at == "2024-05-01T00:00:00Z"
+    assert stored.status_at == "2024-05-01T00:00:00.000000Z"
     assert stored.history[0]["context"] == "已揽收"

@@ -12,8 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.core import queues
+from functions.core.http import decode_json
 from functions.logistics import pushes, shipments
 from functions.logistics import status as machine
+from functions.logistics.requests import NativeEvent
 from functions.logistics.shipments import get_shipment, notification_id
 from functions.orders.domain import OrderInput, record_order
 from tests.logistics.support import kuaidi100_param, native_body, unique
@@ -65,7 +67,9 @@ def linked_shipment(carrier: str = "acme") -> tuple[str, str]:
 
 
 def native(tracking_no: str, status: str, at: str, event_id: str) -> shipments.Push:
-    return pushes.parse_native(native_body(tracking_no, status, at, event_id=event_id))
+    return pushes.native_push(
+        decode_json(native_body(tracking_no, status, at, event_id=event_id), NativeEvent)
+    )
 
 
 @pytest.mark.slow

@@ -341,11 +341,6 @@ def test_a_transactional_message_costs_three_dynamodb_calls(sandbox, aws, dynamo
     drain_notifications()  # the copy notify() queued finds it sent and is acknowledged
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="customers.Customer reads a record holding only consent (never seen following) as not "
-    "subscribed, like an unsubscribe; it needs to say `unsubscribed` (unsubscribed_at set)",
-)
 def test_a_customer_known_only_by_their_consent_is_sent_to(sandbox, aws):
     # Given a customer we never saw follow (they followed before this system) who gave consent
     from functions.customers.domain import set_reminder_consent
