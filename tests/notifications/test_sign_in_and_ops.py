@@ -39,7 +39,14 @@ def test_me_for_a_customer_not_yet_known(client, sandbox):
 
 @pytest.mark.parametrize(
     ("query", "status", "error"),
-    [("", 400, "missing_code"), ("?code=", 400, "missing_code"), ("?code=bad-code", 401, "invalid_code")],
+    [
+        ("", 400, "missing_code"),
+        ("?code=", 400, "missing_code"),
+        ("?code=bad-code", 401, "invalid_code"),
+        # WeChat (and the sandbox) refuse a code they did not issue with 40029
+        ("?code=o-demo", 401, "invalid_code"),
+        ("?code=openid:", 401, "invalid_code"),
+    ],
 )
 def test_sign_in_refuses_a_missing_or_bad_code(client, sandbox, query, status, error):
     response = client.http.get(f"/auth/wechat{query}")
