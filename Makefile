@@ -18,7 +18,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m infra.local.run
+	@$(BIN)/python -m infra.local.run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
@@ -30,8 +30,8 @@ format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 invoke: $(STAMP)
-	@test -n "$(FN)" || (echo "usage: make invoke FN=<function> [EVENT=<json file>]" >&2; exit 2)
-	$(BIN)/python -m infra.local.invoke $(FN) $(if $(EVENT),--event $(EVENT))
+	@test -n "$$FN" || (echo "usage: make invoke FN=<function> [EVENT=<json file>]" >&2; exit 2)
+	@$(BIN)/python -m infra.local.invoke "$$FN" --event "$$EVENT"  # from the environment: any quoting survives
 
 clean:
 	rm -rf $(VENV) build .run

@@ -303,11 +303,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         # answers any code it did not issue with 40029.
         code = query.get("code", "")
         openid = code.removeprefix("openid:")
-        if (
-            openid == code
-            or not OPENID.fullmatch(openid)
-            or query.get("grant_type") != "authorization_code"
-        ):
+        if openid == code or not OPENID.fullmatch(openid) or query.get("grant_type") != "authorization_code":
             return self._send(_err(40029))
         return self._send(
             {
