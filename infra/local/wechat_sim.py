@@ -165,12 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="the API's base URL (default: the stack `make run` serves on PORT)")
     args = parser.parse_args(argv)
     needs = {
-        "text": "the message text, e.g. 物流",
-        "scan": "the scene",
-        "click": "the menu key, e.g. MY_BOOKINGS",
+        "text": ("the message", "物流"),
+        "scan": ("the scene", "<scene>"),
+        "click": ("the key", "MY_BOOKINGS"),
     }
     if args.what in needs and not args.value:
-        return refuse(PROG, f"{args.what} needs {needs[args.what]} after the openid")
+        label, example = needs[args.what]
+        return refuse(
+            PROG, f"{args.what} needs {label} after the openid: {PROG} {args.what} {args.openid} {example}"
+        )
     try:
         url = args.url or use_running_stack()["api"]
     except LocalError as error:

@@ -94,8 +94,8 @@ def sim(tmp_path: Path, *args: str) -> str:
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (["text", "o-demo"], "text needs the message text"),
-        (["click", "o-demo"], "click needs the menu key"),
+        (["text", "o-demo"], "text needs the message after the openid"),
+        (["click", "o-demo"], "click needs the key"),
         (["shout", "o-demo"], "invalid choice: 'shout'"),
         (["subscribe", "o-demo", "--mode", "secret"], "invalid choice: 'secret'"),
         (["subscribe", "o-demo"], "no local stack serves on port"),
