@@ -94,3 +94,6 @@ def test_the_readme_journey_is_make_demos():
     journey = readme[readme.index("## A customer's journey") :]
     listed = re.findall(r"^\d+\. (.+)$", journey, flags=re.MULTILINE)
     assert listed == [title for title, _ in STEPS]
+    # and the output it shows is the demo's
+    for number, title, what in re.findall(r"^ ?(\d+)\. ([^:\n]+): (.+)$", journey, flags=re.MULTILINE):
+        assert (title, what) == (STEPS[int(number) - 1][0], STEPS[int(number) - 1][1].__doc__)
