@@ -50,7 +50,7 @@ def pick(*keys: str) -> Callable[[Any], Any]:
     return lambda answer: {k: answer[k] for k in keys if k in answer}
 
 
-def slot_ids(answer: Any) -> list[str]:
+def slot_lines(answer: Any) -> list[str]:
     """A slot list as `<date> <window>: <remaining> left`."""
     listed = answer["slots"] if isinstance(answer, dict) else answer
     return [f"{slot['date']} {slot['window']}: {slot['remaining']} left" for slot in listed]
@@ -132,9 +132,8 @@ class Journey:
         """ops create a permanent QR code for a salesperson of the store"""
         body = {"store_id": self.store_id, "staff_id": "zhang-wei", "permanent": True}
         show = pick("scene", "image_url")
-        self.scene = self.call("POST", "/admin/qrcodes", 201, body=body, headers=self.admin, show=show)[
-            "scene"
-        ]
+        answer = self.call("POST", "/admin/qrcodes", 201, body=body, headers=self.admin, show=show)
+        self.scene = answer["scene"]
 
     def follow(self) -> None:
         """the customer scans it and follows; WeChat calls back, signed and encrypted (safe mode)"""
@@ -150,9 +149,9 @@ class Journey:
         print(f"    decrypted: {shown(pick('MsgType', 'Content')(reply))}")
         self.check(isinstance(reply, dict) and reply.get("Content") == self.welcome, "no store welcome reply")
         path = f"/admin/stores/{self.store_id}/stats"
-        stats = self.call("GET", path, 200, headers=self.admin, show=lambda answer: answer["days"][-1])
-        today = stats["days"][-1]
-        self.check((today["scans"], today["new_followers"]) == (1, 1), "the store did not count the follow")
+        days = self.call("GET", path, 200, headers=self.admin, show=lambda answer: answer["days"][-1])["days"]
+        counted = (sum(day["scans"] for day in days), sum(day["new_followers"] for day in days))
+        self.check(counted == (1, 1), f"the store counted {counted} scans and new followers, not (1, 1)")
 
     def order(self) -> None:
         """ops record the customer's purchase and its parcel"""
@@ -173,7 +172,7 @@ class Journey:
         windows = [{"window": "09:00-12:00", "capacity": 2}, {"window": "13:00-17:00", "capacity": 3}]
         for day in (self.tomorrow, self.day_after):
             body = {"area": self.area, "date": day.isoformat(), "windows": windows}
-            self.call("PUT", "/admin/slots", 200, body=body, headers=self.admin, show=slot_ids)
+            self.call("PUT", "/admin/slots", 200, body=body, headers=self.admin, show=slot_lines)
 
     def sign_in(self) -> None:
         """the customer opens the H5 page; WeChat's OAuth code is exchanged for a session"""
@@ -184,7 +183,7 @@ class Journey:
     def book(self) -> None:
         """the customer books the day after tomorrow (tomorrow's windows close at BOOKING_CUTOFF)"""
         query = urlencode({"area": self.area, "from": self.tomorrow, "to": self.day_after})
-        listed = self.call("GET", f"/slots?{query}", 200, headers=self.customer, show=slot_ids)
+        listed = self.call("GET", f"/slots?{query}", 200, headers=self.customer, show=slot_lines)
         open_slots = [s for s in listed if s["date"] == self.day_after.isoformat() and s["remaining"] > 0]
         self.check(bool(open_slots), f"no open slot on {self.day_after}")
         booking = {

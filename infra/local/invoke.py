@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,6 @@ def read_event(path: str | None) -> dict[str, Any] | None:
 
 
 def _is_date(value: Any) -> bool:
-    from datetime import date
-
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         return False
     try:
