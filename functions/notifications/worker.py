@@ -335,11 +335,12 @@ def _finish(
     errcode: int | None = None,
 ) -> bool:
     """sending -> `status` after a send attempt (WeChat answered `errcode`)."""
+    note = detail or (f"msgid {msgid}" if msgid else None)
     actions = [
         NotificationRow.status.set(status),
         NotificationRow.updated_at.set(clock.iso(now)),
         NotificationRow.sending_until.remove(),
-        _log(_entry(now, status, detail or (f"msgid {msgid}" if msgid else None))),
+        _log(_entry(now, status, note)),
     ]
     if detail is not None:
         actions.append(NotificationRow.last_error.set(detail))
@@ -353,7 +354,7 @@ def _finish(
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
     row = _update(notification_id, actions, NotificationRow.status == "sending")
     if row is not None:
-        _log_outcome(row, status, errcode, detail or (f"msgid {msgid}" if msgid else None), not_before)
+        _log_outcome(row, status, errcode, note, not_before)
     return row is not None
 
 
