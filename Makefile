@@ -1,4 +1,5 @@
-# The two commands: `make run` and `make test`. Everything installs into .venv.
+# The two commands: `make run` and `make test`; `make demo` and `make invoke` work with a running
+# `make run`. Everything installs into .venv.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 FN ?=
 EVENT ?=
 
-.PHONY: run test lint format invoke install clean
+.PHONY: run test lint format invoke demo install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m infra.local.run
+	@$(BIN)/python -m infra.local.run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
@@ -29,9 +30,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
+# FN and EVENT reach the command through the environment, so any quoting in them survives.
 invoke: $(STAMP)
-	@test -n "$(FN)" || (echo "usage: make invoke FN=<function> [EVENT=<json file>]" >&2; exit 2)
-	$(BIN)/python -m infra.local.invoke $(FN) $(if $(EVENT),--event $(EVENT))
+	@test -n "$$FN" || (echo "usage: make invoke FN=<function> [EVENT=<json file>]" >&2; exit 2)
+	@$(BIN)/python -m infra.local.invoke "$$FN" --event "$$EVENT"
+
+demo: $(STAMP)
+	@$(BIN)/python -m infra.local.demo
 
 clean:
 	rm -rf $(VENV) build .run

@@ -32,6 +32,8 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
+from infra.local.stack import wait_for  # noqa: E402, F401 - the tests' poll helper
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -112,17 +114,6 @@ def customer_headers(openid: str) -> dict[str, str]:
     from functions.core.session import issue_token
 
     return {"Authorization": f"Bearer {issue_token(openid)}", "Content-Type": "application/json"}
-
-
-def wait_for(predicate: Any, timeout: float = 60, every: float = 0.2) -> Any:
-    """Poll `predicate` until it returns something truthy; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    return predicate()
 
 
 def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:

@@ -227,7 +227,7 @@ def _send(row: NotificationRow, record: dict[str, Any]) -> Result:
         sent = wechat.call("cgi-bin/message/template/send", message)
     except wechat.WeChatError as error:
         return _on_error(row, error, record)
-    _finish(row.pk, "sent", clock.now(), msgid=str(sent.get("msgid", "")))
+    _finish(row.pk, "sent", clock.now(), msgid=str(sent.get("msgid", "")), errcode=0)
     return DONE
 
 
@@ -238,21 +238,27 @@ def _on_error(row: NotificationRow, error: wechat.WeChatError, record: dict[str,
     )
     if error.errcode == 43004:
         customers.mark_unsubscribed(row.openid)
-        _finish(row.pk, "failed:not_following", now, detail=why)
+        _finish(row.pk, "failed:not_following", now, detail=why, errcode=error.errcode)
         return DONE
     if error.errcode == 45009:
         wake = now + timedelta(seconds=QUOTA_RETRY_S)
-        _finish(row.pk, "deferred:quota", now, detail=why, not_before=wake)
+        _finish(row.pk, "deferred:quota", now, detail=why, not_before=wake, errcode=error.errcode)
         _requeue(row.pk, wake, now, row)
         return DONE
     if error.transient:
         attempt = _receive_count(record)
         if attempt >= MAX_RECEIVES:
-            _finish(row.pk, "failed:retries_exhausted", now, detail=f"attempt {attempt}: {why}; to the DLQ")
+            _finish(
+                row.pk,
+                "failed:retries_exhausted",
+                now,
+                detail=f"attempt {attempt}: {why}; to the DLQ",
+                errcode=error.errcode,
+            )
             return Result(retry=True, delay_s=0)
-        _finish(row.pk, "retrying", now, detail=f"attempt {attempt}: {why}")
+        _finish(row.pk, "retrying", now, detail=f"attempt {attempt}: {why}", errcode=error.errcode)
         return Result(retry=True, delay_s=backoff(attempt))
-    _finish(row.pk, f"failed:wechat_{error.errcode}", now, detail=why)
+    _finish(row.pk, f"failed:wechat_{error.errcode}", now, detail=why, errcode=error.errcode)
     return DONE
 
 
@@ -309,7 +315,10 @@ def _settle(
     ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    return _update(notification_id, actions, _claimable_condition(now)) is not None
+    row = _update(notification_id, actions, _claimable_condition(now))
+    if row is not None:
+        _log_outcome(row, status, None, detail, not_before)
+    return row is not None
 
 
 def _finish(
@@ -320,13 +329,15 @@ def _finish(
     detail: str | None = None,
     msgid: str | None = None,
     not_before: datetime | None = None,
+    errcode: int | None = None,
 ) -> bool:
-    """sending -> `status` after a send attempt."""
+    """sending -> `status` after a send attempt (WeChat answered `errcode`)."""
+    note = detail or (f"msgid {msgid}" if msgid else None)
     actions = [
         NotificationRow.status.set(status),
         NotificationRow.updated_at.set(clock.iso(now)),
         NotificationRow.sending_until.remove(),
-        _log(_entry(now, status, detail or (f"msgid {msgid}" if msgid else None))),
+        _log(_entry(now, status, note)),
     ]
     if detail is not None:
         actions.append(NotificationRow.last_error.set(detail))
@@ -338,11 +349,27 @@ def _finish(
         ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    finished = _update(notification_id, actions, NotificationRow.status == "sending") is not None
-    if finished and (status == "sent" or status.startswith("failed:")):
-        # The failure-rate alarm (infra/template.py) counts these lines.
-        log.info("notification_outcome=%s id=%s", status.split(":")[0], notification_id)
-    return finished
+    row = _update(notification_id, actions, NotificationRow.status == "sending")
+    if row is not None:
+        _log_outcome(row, status, errcode, note, not_before)
+    return row is not None
+
+
+def _log_outcome(
+    row: NotificationRow, status: str, errcode: int | None, detail: str | None, wake: datetime | None
+) -> None:
+    """One line per decision, saying why. The failure-rate alarm (infra/template.py) counts the
+    lines containing `notification_outcome=sent` and `notification_outcome=failed`."""
+    outcome, _, reason = status.partition(":")
+    line = (
+        f"notification_outcome={outcome} kind={row.kind} errcode={'-' if errcode is None else errcode}"
+        f" reason={reason or '-'} id={row.pk}"
+    )
+    if wake is not None:
+        line += f" until={clock.iso(wake)}"
+    if detail and (wake is None or clock.iso(wake) not in detail):
+        line += f' detail="{detail}"'
+    log.log(logging.WARNING if outcome == "failed" else logging.INFO, "%s", line)
 
 
 def _update(notification_id: str, actions: list, condition: Any) -> NotificationRow | None:

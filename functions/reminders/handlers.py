@@ -80,7 +80,9 @@ def reminder_shard_worker(event: Any) -> dict[str, Any]:
             result = job.process_shard(
                 day, shard, task.get("cursor"), int(task.get("seen") or 0), remaining_ms=remaining
             )
-            log.info("reminder shard %s/%02d: read %d, %s", day, shard, result.read, result.outcomes)
+            # Most shards of most days are empty: only a shard that read something says so.
+            level = logging.INFO if result.read else logging.DEBUG
+            log.log(level, "reminder shard %s/%02d: read %d, %s", day, shard, result.read, result.outcomes)
         except Exception:
             log.exception("reminder shard %s/%02d failed; it will be retried", day, shard)
             failures.append({"itemIdentifier": message_id})

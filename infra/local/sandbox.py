@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 TOKEN_TTL_S = 7200
 OLD_TOKEN_GRACE_S = 300
 FIELD_LIMIT = 20
+OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 ERRORS = {
     -1: "system error",
@@ -297,15 +299,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
         error = self._check_app(query.get("appid"), query.get("secret"))
         if error:
             return self._send(error)
+        # Only a code of the form `openid:<openid>` is known (it signs in as <openid>); WeChat
+        # answers any code it did not issue with 40029.
         code = query.get("code", "")
-        if not code or code.startswith("bad") or query.get("grant_type") != "authorization_code":
+        openid = code.removeprefix("openid:")
+        if openid == code or not OPENID.fullmatch(openid) or query.get("grant_type") != "authorization_code":
             return self._send(_err(40029))
-        # `openid:<id>` signs in as <id>; any other code maps to a stable made-up openid.
-        openid = (
-            code[len("openid:") :]
-            if code.startswith("openid:")
-            else "o" + hashlib.sha1(code.encode()).hexdigest()[:27]
-        )
         return self._send(
             {
                 "access_token": "OAUTH_" + secrets.token_hex(8),

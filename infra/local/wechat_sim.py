@@ -137,37 +137,65 @@ def deliver(client, sim: WeChat, xml: str, mode: str = "plain", **kwargs) -> tup
     return 200, sim.open_reply(text, mode)
 
 
+PROG = "python -m infra.local.wechat_sim"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Send one signed callback to a running `make run`, as WeChat would, and print the reply.
+    """Send one signed callback to the running `make run` (found by PORT), as WeChat would,
+    and print the reply.
 
     python -m infra.local.wechat_sim subscribe o-demo --scene <scene>
     python -m infra.local.wechat_sim text o-demo 物流 --mode aes
     python -m infra.local.wechat_sim click o-demo MY_BOOKINGS
     """
-    import argparse
     import json
+    import urllib.error
     import urllib.request
 
-    parser = argparse.ArgumentParser(prog="python -m infra.local.wechat_sim")
+    from functions.core.config import load_settings
+    from infra.local.cli import OneLineParser, refuse
+    from infra.local.stack import LocalError, use_running_stack
+
+    parser = OneLineParser(prog=PROG, description="Send one callback to the running stack as WeChat would.")
     parser.add_argument("what", choices=["subscribe", "scan", "unsubscribe", "click", "text"])
     parser.add_argument("openid")
     parser.add_argument("value", nargs="?", help="scene for scan, menu key for click, content for text")
     parser.add_argument("--scene", help="scene of a subscribe through a QR code")
     parser.add_argument("--mode", choices=["plain", "compat", "aes"], default="plain")
-    parser.add_argument("--url", default=f"http://127.0.0.1:{os.environ.get('PORT', '8000')}")
+    parser.add_argument("--url", help="the API's base URL (default: the stack `make run` serves on PORT)")
     args = parser.parse_args(argv)
-    sim = WeChat()
+    needs = {
+        "text": ("the message", "物流"),
+        "scan": ("the scene", "<scene>"),
+        "click": ("the key", "MY_BOOKINGS"),
+    }
+    if args.what in needs and not args.value:
+        label, example = needs[args.what]
+        return refuse(
+            PROG, f"{args.what} needs {label} after the openid: {PROG} {args.what} {args.openid} {example}"
+        )
+    try:
+        url = args.url or use_running_stack()["api"]
+    except LocalError as error:
+        return refuse(PROG, error)
+    settings = load_settings()  # the running stack's account, as it recorded it
+    sim = WeChat(settings.wechat_token, settings.wechat_encoding_aes_key, settings.wechat_app_id)
     if args.what == "text":
-        xml = sim.text(args.openid, args.value or "")
+        xml = sim.text(args.openid, args.value)
     elif args.what == "subscribe":
         xml = sim.event(args.openid, "subscribe", f"qrscene_{args.scene}" if args.scene else None)
     else:
         event = {"scan": "SCAN", "unsubscribe": "unsubscribe", "click": "CLICK"}[args.what]
         xml = sim.event(args.openid, event, args.value)
     path, body = sim.request(xml, args.mode, openid=args.openid)
-    request = urllib.request.Request(args.url + path, data=body, headers={"Content-Type": "text/xml"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        reply = response.read().decode()
+    request = urllib.request.Request(url + path, data=body, headers={"Content-Type": "text/xml"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            reply = response.read().decode()
+    except urllib.error.HTTPError as error:
+        return refuse(PROG, f"{url} answered {error.code}: {error.read().decode(errors='replace')[:200]}")
+    except OSError as error:
+        return refuse(PROG, f"cannot reach {url} ({getattr(error, 'reason', error)}): is `make run` running?")
     print(json.dumps(sim.open_reply(reply, args.mode), ensure_ascii=False, indent=2))
     return 0
 

@@ -4,6 +4,7 @@ quiet hours defer them to the morning. Transactional kinds ignore both."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -125,7 +126,8 @@ def quiet_hours(monkeypatch):
     reset_settings()
 
 
-def test_a_reminder_in_quiet_hours_waits_for_the_morning(sandbox, aws, quiet_hours, monkeypatch):
+def test_a_reminder_in_quiet_hours_waits_for_the_morning(sandbox, aws, quiet_hours, monkeypatch, caplog):
+    caplog.set_level(logging.INFO, logger=worker.__name__)
     requeued: list[tuple[dict, int]] = []
     monkeypatch.setattr(worker, "requeue", lambda body, delay: requeued.append((body, delay)))
     # Given it is 22:30 business time
@@ -143,6 +145,8 @@ def test_a_reminder_in_quiet_hours_waits_for_the_morning(sandbox, aws, quiet_hou
     [(body, delay)] = requeued
     assert body["notification_id"] == reminder and body["not_before"] == clock.iso(at(4, "09:00"))
     assert delay == 900
+    line = f"reason=quiet_hours id={reminder} until={clock.iso(at(4, '09:00'))}"
+    assert f"notification_outcome=deferred kind=repurchase_reminder errcode=- {line}\n" in caplog.text
     # When the hop arrives still at night, it hops again without touching the record
     clock.set_now(at(4, "08:55"))
     assert worker.process({**as_record(reminder), "body": json.dumps(body)}).retry is False

@@ -45,6 +45,9 @@ def test_me_for_a_customer_not_yet_known(client, sandbox):
         ("?code=%20%20", 400, "invalid_code"),
         (f"?code={'c' * 513}", 400, "invalid_code"),
         ("?code=bad-code", 401, "invalid_code"),
+        # WeChat (and the sandbox) refuse a code they did not issue with 40029
+        ("?code=o-demo", 401, "invalid_code"),
+        ("?code=openid:", 401, "invalid_code"),
     ],
 )
 def test_sign_in_refuses_a_missing_or_bad_code(client, sandbox, query, status, error):

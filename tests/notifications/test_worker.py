@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 
@@ -52,7 +53,8 @@ def deliver_again(body: dict) -> None:
     drain_notifications()
 
 
-def test_a_notification_is_sent_once_with_its_id_as_client_msg_id_and_then_delivered(sandbox, aws):
+def test_a_notification_is_sent_once_with_its_id_as_client_msg_id_and_then_delivered(sandbox, aws, caplog):
+    caplog.set_level(logging.INFO, logger=worker.__name__)
     # Given a following customer
     openid = customer()
     # When a shipment notice is queued and the worker runs
@@ -67,6 +69,7 @@ def test_a_notification_is_sent_once_with_its_id_as_client_msg_id_and_then_deliv
     view = record(nid)
     assert view["status"] == "sent" and view["msgid"] == str(message["msgid"])
     assert statuses(nid) == ["queued", "sending", "sent"]
+    assert f"notification_outcome=sent kind=shipment_status errcode=0 reason=- id={nid}" in caplog.text
     # And WeChat's delivery report finds it by msgid
     assert mark_delivery(str(message["msgid"]), "success")
     assert record(nid)["status"] == "delivered"
@@ -126,7 +129,8 @@ def test_a_reminder_needs_consent_but_a_transactional_message_does_not(sandbox, 
     assert len(sent_to(sandbox, openid)) == 1
 
 
-def test_43004_marks_the_customer_unsubscribed_and_is_not_retried(sandbox, aws):
+def test_43004_marks_the_customer_unsubscribed_and_is_not_retried(sandbox, aws, caplog):
+    caplog.set_level(logging.INFO, logger=worker.__name__)
     # Given a customer WeChat says is not following
     openid = customer()
     requests.post(f"{sandbox.url}/sandbox/unfollow", json={"openid": openid}, timeout=5)
@@ -138,14 +142,22 @@ def test_43004_marks_the_customer_unsubscribed_and_is_not_retried(sandbox, aws):
     assert view["status"] == "failed:not_following" and view["attempts"] == 1
     assert calls(sandbox, SEND) == 1
     assert get_customer(openid).subscribed is False
+    # And the log says which kind failed, with WeChat's errcode and the reason
+    line = f"notification_outcome=failed kind=shipment_status errcode=43004 reason=not_following id={nid}"
+    assert line in caplog.text
     # And later messages to them are skipped without calling WeChat
     later = notify(openid, "shipment_status", FIELDS)
     drain_notifications()
     assert record(later)["status"] == "skipped:unsubscribed"
     assert calls(sandbox, SEND) == 1
+    assert (
+        f"notification_outcome=skipped kind=shipment_status errcode=- reason=unsubscribed id={later}"
+        in caplog.text
+    )
 
 
-def test_45009_defers_the_message_and_it_is_sent_later(sandbox, aws, requeued):
+def test_45009_defers_the_message_and_it_is_sent_later(sandbox, aws, requeued, caplog):
+    caplog.set_level(logging.INFO, logger=worker.__name__)
     # Given WeChat's daily quota is reached
     openid = customer()
     fault(sandbox, api=SEND, errcode=45009, count=1, openid=openid)
@@ -156,6 +168,12 @@ def test_45009_defers_the_message_and_it_is_sent_later(sandbox, aws, requeued):
     assert record(nid)["status"] == "deferred:quota"
     [(body, delay)] = requeued
     assert body["notification_id"] == nid and delay == worker.MAX_HOP_S
+    # And the log says so, with its wake time
+    line = (
+        f"notification_outcome=deferred kind=shipment_status errcode=45009 reason=quota id={nid} "
+        f'until={body["not_before"]} detail="45009 reach max api daily quota limit"'
+    )
+    assert line in caplog.text
     # And when that message comes back after the quota reset, it is sent
     body["not_before"] = None
     deliver_again(body)

@@ -8,7 +8,7 @@ infra/local/moto_patches.py) and calls the domain functions the handlers call, f
 server in the same run; every figure is also printed as a ratio to it, with the DynamoDB calls
 per operation (counted around botocore). moto serialises every request, so sharding cannot
 speed anything up here: the shard figures show that sharding costs nothing locally, and the
-README turns the per-operation write units into AWS partition limits.
+docs/benchmarks.md turns the per-operation write units into AWS partition limits.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The benchmark keeps working (tiny sizes; the figures are in README)."""
+"""The benchmark keeps working (tiny sizes; the figures are in docs/benchmarks.md)."""
 
 from __future__ import annotations
 

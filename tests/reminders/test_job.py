@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -214,7 +215,7 @@ def test_a_shard_too_big_for_one_invocation_continues_in_a_new_message(day, monk
     assert all(support.reminder_notification(day, o, sku) for o in people)
 
 
-def test_the_scheduled_job_fans_out_one_task_per_shard(client, day):
+def test_the_scheduled_job_fans_out_one_task_per_shard(client, day, caplog):
     # Given a due customer
     openid, sku = support.openid(), support.sku()
     _due(day, openid, sku)
@@ -223,11 +224,20 @@ def test_the_scheduled_job_fans_out_one_task_per_shard(client, day):
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={"date": day.isoformat()}, resources=[]
     )
+    caplog.set_level(logging.INFO, logger="functions.reminders.handlers")
     result = client.lambda_.invoke("repurchase_reminders", event)
     assert result.payload == {"date": day.isoformat(), "shards": SHARDS}
     # Then the shard workers process the day
     assert drain("reminder-shards", "reminder_shard_worker") == SHARDS
     assert support.reminder_notification(day, openid, sku) is not None
+    # And the log has the fan-out's line and one for the only shard with due items, none for empty ones
+    said = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "reminder" in r.getMessage()
+    ]
+    assert said == [
+        f"repurchase reminders for {day}: {SHARDS} shard tasks enqueued",
+        f"reminder shard {day}/{shard_of(openid, sku):02d}: read 1, {{'sent': 1}}",
+    ]
 
 
 def test_the_run_stats_are_readable_by_ops(client, admin_headers, day):
