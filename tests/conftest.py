@@ -161,6 +161,19 @@ class RunningStack:
         ]
 
 
+def popen_make_run(env: dict[str, str]) -> subprocess.Popen:
+    """`make run` in its own process group (so that a test can signal all of it), output piped."""
+    return subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
 def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 240) -> RunningStack:
     from infra.local.stack import free_port
 
@@ -179,15 +192,7 @@ def start_stack(extra_env: dict[str, str] | None = None, timeout: float = 240) -
         PYTHONUNBUFFERED="1",
         **(extra_env or {}),
     )
-    process = subprocess.Popen(
-        ["make", "-s", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = popen_make_run(env)
     output: list[str] = []
     ready = threading.Event()
 
@@ -236,3 +241,17 @@ def stack() -> Iterator[RunningStack]:
 
 def python() -> str:
     return sys.executable
+
+
+def run_benchmark(module: str, *args: str, timeout: float = 240, env: dict[str, str] | None = None) -> str:
+    """Run `python -m tests.perf.<module> args...` to its end; its printed figures."""
+    done = subprocess.run(
+        [sys.executable, "-m", f"tests.perf.{module}", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout

@@ -13,8 +13,8 @@ The access_token
   short lease on the item, the others poll the item briefly and reuse what the winner stored;
 - is force-refreshed only after 40001/40014/42001 on the very token that failed, at most once
   per 30 s and FORCED_PER_DAY times a day (WeChat allows 20, 30 s apart), each counted in
-  DynamoDB before the call is made. Single-item conditional writes throughout (no
-  transactions: moto rolls back concurrent writers' commits when a transaction fails). A caller retries once with the new token, never more.
+  DynamoDB before the call is made. Single-item conditional writes throughout: all the state
+  lives on the token's one item. A caller retries once with the new token, never more.
 
 A thin `requests` client rather than wechatpy's WeChatClient: wechatpy's client keeps the token
 in a per-client session storage and refetches inline on 40001 in every process (the

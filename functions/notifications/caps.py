@@ -6,8 +6,8 @@ current month's count and ids, so taking a slot is ONE conditional update: two w
 never both take the last slot, and a notification that already took its slot (a retry, or a
 crash between taking and claiming) is recognised by its id and not counted twice.
 
-Single-item writes rather than a transaction on purpose: a transaction would not be more
-atomic here, and moto's transactions roll back concurrent writers' commits when they fail.
+Single-item writes rather than a transaction on purpose: each counter lives on one item, so
+a transaction would not be more atomic here, only twice the write cost.
 `would_allow` is the read-only pre-check the reminders job uses.
 """
 

@@ -77,9 +77,8 @@ def _decide(row: DueRow, status: str, counter: str, day: str, shard: int) -> boo
     """Move the item from undecided to `status`; False if another run decided it first.
 
     The conditional update is the invariant. The counter is a separate ADD rather than a
-    TransactWrite with it: a transaction costs twice the WCU, and moto rolls a failed
-    transaction back by restoring a whole-table snapshot, which loses concurrent commits
-    (and deep-copies the table on every call). A crash between the two undercounts by one.
+    TransactWrite with it: a transaction costs twice the WCU, and the count is a report, not an
+    invariant. A crash between the two undercounts by one.
     """
     try:
         row.update(

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from infra.local.stack import PortTaken, free_port, start_embedded_aws, wait_for
-from tests.conftest import ROOT, start_stack, stop_stack
+from tests.conftest import ROOT, popen_make_run, start_stack, stop_stack
 
 
 def descendants(pid: int) -> list[int]:
@@ -162,15 +162,7 @@ def test_a_second_run_on_the_same_ports_leaves_the_first_alone(stack, tmp_path):
 def test_a_signal_stops_make_run_during_start_up(tmp_path, sig):
     # Given `make run` stuck in its start-up: moto and the sandbox serve, the app never loads
     env = run_env(tmp_path, APP="tests.foundation.stuck_app:app")
-    process = subprocess.Popen(
-        ["make", "-s", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = popen_make_run(env)
     try:
         assert wait_for(lambda: listening(int(env["SANDBOX_PORT"])), timeout=120)
         # When the terminal's Ctrl-C (SIGINT) or a SIGTERM reaches it

@@ -1,6 +1,6 @@
-"""WeChat callback: in-process latency, DynamoDB/SQS calls per callback, cold import time.
+"""WeChat callback: in-process latency and DynamoDB/SQS calls per callback.
 
-    .venv/bin/python -m tests.perf.bench_callback [--n 300] [--imports 7]
+    .venv/bin/python -m tests.perf.bench_callback [--n 300]
 
 Starts its own moto server and drives the real app through chalice's test client:
 - latency p50/p99 of subscribe-with-scene (a new follower each time), a text keyword (物流)
@@ -8,9 +8,8 @@ Starts its own moto server and drives the real app through chalice's test client
   DynamoDB GetItem against the same server as the baseline;
 - DynamoDB and SQS calls per callback type, counted by wrapping botocore's
   BaseClient._make_api_call (every boto3 and PynamoDB call passes through it), and the
-  "own" time: latency minus the time spent inside those calls (our code, parsing, crypto);
-- cold `import app` in a fresh interpreter as a ratio to a bare `import chalice, boto3, pynamodb`,
-  alternating the two, median of --imports runs each.
+  "own" time: latency minus the time spent inside those calls (our code, parsing, crypto).
+Cold import is tests/perf/bench_import.py.
 Figures are ratios within one run; nothing here asserts on wall-clock time.
 """
 
@@ -18,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -112,49 +109,12 @@ def bench_latency(n: int, warmup: int) -> None:
         )
 
 
-def import_seconds(statement: str) -> float:
-    code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
-    )
-    return float(done.stdout.strip().splitlines()[-1])
-
-
-def bench_imports(runs: int) -> None:
-    statements = {
-        "bare": "import chalice, boto3, pynamodb",
-        "app": "import app",
-        "callback+stores handlers": "import chalice, boto3, pynamodb; import functions.callback.handlers, functions.stores.handlers",
-    }
-    if runs > 1:
-        import_seconds("import app")  # compile .pyc once, outside the measurement
-    samples: dict[str, list[float]] = {k: [] for k in statements}
-    for _ in range(runs):
-        for key, statement in statements.items():
-            samples[key].append(import_seconds(statement))
-    medians = {k: statistics.median(v) for k, v in samples.items()}
-    bare = medians["bare"]
-    print(f"\ncold import (median of {runs}, fresh interpreter each):")
-    for key, value in medians.items():
-        print(f"  {key:26} {value * 1000:7.1f} ms   {value / bare:4.2f}x bare")
-    probe = "import sys, app; print(sorted(m for m in ('wechatpy', 'cryptography', 'requests', 'xmltodict') if m in sys.modules))"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
-    ).stdout.strip()
-    print(f"  heavy modules loaded by `import app`: {loaded}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--imports", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=5)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    t0 = time.perf_counter()
-    bench_imports(args.imports)
     t1 = time.perf_counter()
     aws_calls.install()
     moto = start_moto()
@@ -163,9 +123,7 @@ def main() -> None:
         bench_latency(args.n, args.warmup)
     finally:
         moto.stop()  # type: ignore[attr-defined]
-    print(
-        f"\n(bench phases: imports {t1 - t0:.1f} s, moto start {t2 - t1:.1f} s, latency {time.perf_counter() - t2:.1f} s)"
-    )
+    print(f"\n(bench phases: moto start {t2 - t1:.1f} s, latency {time.perf_counter() - t2:.1f} s)")
 
 
 if __name__ == "__main__":
