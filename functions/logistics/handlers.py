@@ -18,8 +18,6 @@ log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
-# Kuaidi100 pushes the whole history every time: allow more than the default JSON limit.
-MAX_PUSH_BYTES = 512 * 1024
 KUAIDI100_OK = {"result": True, "returnCode": "200", "message": "成功"}
 
 
@@ -32,7 +30,7 @@ def kuaidi100_push() -> Response:
     """Kuaidi100's subscription push. Answers in Kuaidi100's shape, success only once stored."""
     request = blueprint.current_request
     try:
-        param, sign = pushes.kuaidi100_form(raw_body(request, MAX_PUSH_BYTES))
+        param, sign = pushes.kuaidi100_form(raw_body(request, pushes.MAX_PUSH_BYTES))
         pushes.verify_kuaidi100(param, sign)
         shipments.ingest(pushes.parse_kuaidi100(param))
     except AppError as error:

@@ -75,3 +75,13 @@ class Kuaidi100Push(msgspec.Struct, frozen=True):
     last_result: Kuaidi100Result = msgspec.field(name="lastResult")
     status: MonitorStatus | None = None
     message: Annotated[str, Meta(max_length=200)] | None = None
+
+
+# The same push as it is read: the entries are left undecoded, so that only the newest ones a push
+# may carry (functions.logistics.pushes.MAX_PUSH_ENTRIES) are ever decoded and validated.
+class Kuaidi100ResultRaw(Kuaidi100Result, frozen=True):
+    data: list[msgspec.Raw] | None = None  # type: ignore[assignment]
+
+
+class Kuaidi100PushRaw(Kuaidi100Push, frozen=True):
+    last_result: Kuaidi100ResultRaw = msgspec.field(name="lastResult")  # type: ignore[assignment]
