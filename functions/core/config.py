@@ -87,9 +87,9 @@ def load_settings() -> Settings:
         # API's URL (its stage prefix included) or the pages' own domain.
         h5_base_url=_env("H5_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         # WeChat's web sign-in page: the local sandbox serves it wherever it serves the API.
-        wechat_oauth_base=_env(
-            "WECHAT_OAUTH_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")
-        ).rstrip("/"),
+        wechat_oauth_base=_env("WECHAT_OAUTH_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip(
+            "/"
+        ),
     )
 
 

@@ -21,7 +21,7 @@ from functions.bookings import domain as bookings
 from functions.bookings.requests import Address, BookingId, BookingRequest, Phone
 from functions.core import links
 from functions.core.config import get_settings
-from functions.core.errors import AppError, Conflict, NotFound
+from functions.core.errors import AppError, Conflict, Forbidden, NotFound, Unauthenticated
 from functions.core.fields import Area, OrderId, SlotId
 from functions.core.http import Blueprint, header
 from functions.coupons.issuing import coupons_of
@@ -111,10 +111,10 @@ def auth(query: SignInQuery) -> Response:
     target = sessions.safe_next(query.next)
     if not sessions.state_matches(blueprint.current_request, query.state):
         if query.retry:  # our own state did not come back either: stop, say so
-            return pages.error_page(NotFound("sign-in state did not match", code="sign_in_state"))
+            return pages.error_page(Forbidden("sign-in state did not match", code="sign_in_state"))
         return pages.sign_in(target, retry=True)  # a code we did not ask for is never exchanged
     if not query.code:
-        return pages.error_page(NotFound("WeChat sent no code", code="invalid_code"))
+        return pages.error_page(Unauthenticated("WeChat sent no code", code="invalid_code"))
     token = sign_in(query.code)["token"]
     return redirect(
         target,
@@ -184,6 +184,7 @@ def book_page(caller: Session, query: BookQuery) -> Response:
         "book.html",
         caller,
         title="预约送货安装",
+        tab=links.BOOKINGS,
         order=order,
         area_name=areas.name_of(area),
         can_change_area=order.area is None,

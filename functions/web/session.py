@@ -177,22 +177,30 @@ signed_in.security_scheme = {  # type: ignore[attr-defined]
 # -- WeChat's sign-in -------------------------------------------------------------------
 
 
-def authorize_url(next_path: str, state: str, retry: bool = False) -> str:
-    """WeChat's sign-in page, which comes back to /h5/auth?next=<next_path> with a code."""
-    settings = get_settings()
+def oauth_url(
+    oauth_base: str, app_id: str, h5_base_url: str, next_path: str, state: str, retry: bool = False
+) -> str:
+    """WeChat's sign-in page for the account `app_id`, which comes back to
+    `<h5_base_url>/h5/auth?next=<next_path>` with a code and the `state` (CONTRACT §9). The
+    account's menu opens the pages through it too (infra/menu.py)."""
     back = {"next": next_path, **({"retry": "1"} if retry else {})}
-    redirect_uri = f"{settings.h5_base_url}/h5/auth?{urlencode(back)}"
     query = urlencode(
         {
-            "appid": settings.wechat_app_id,
-            "redirect_uri": redirect_uri,
+            "appid": app_id,
+            "redirect_uri": f"{h5_base_url}/h5/auth?{urlencode(back)}",
             "response_type": "code",
             "scope": "snsapi_base",
             "state": state,
         },
         quote_via=quote,
     )
-    return f"{settings.wechat_oauth_base}/connect/oauth2/authorize?{query}#wechat_redirect"
+    return f"{oauth_base}/connect/oauth2/authorize?{query}#wechat_redirect"
+
+
+def authorize_url(next_path: str, state: str, retry: bool = False) -> str:
+    """WeChat's sign-in page for this account, back to /h5/auth?next=<next_path>."""
+    s = get_settings()
+    return oauth_url(s.wechat_oauth_base, s.wechat_app_id, s.h5_base_url, next_path, state, retry)
 
 
 def new_state() -> str:

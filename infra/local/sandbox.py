@@ -34,6 +34,9 @@ OLD_TOKEN_GRACE_S = 300
 FIELD_LIMIT = 20
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 OAUTH_CODE_TTL_S = 300  # a code is valid once, for 5 minutes
+# Who this browser signed in as: WeChat knows who is using it, so its snsapi_base sign-in is
+# silent after the first pick. GET /sandbox/sign-out forgets it.
+WHO_COOKIE = "sandbox_openid"
 
 ERRORS = {
     -1: "system error",
@@ -218,6 +221,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._control(method, path, query, body)
         if path == "/connect/oauth2/authorize" and method == "GET":
             return self.authorize(query)
+        if path == "/sandbox/sign-out" and method == "GET":
+            return self._page(200, "<h1>已退出</h1><p>下次打开页面时会再询问您是哪位顾客。</p>", forget=True)
         api = path.lstrip("/")
         with self.state.lock:
             self.state.calls[api] = self.state.calls.get(api, 0) + 1
@@ -422,10 +427,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     # -- WeChat's web sign-in page (open.weixin.qq.com) ---------------------------------
 
-    def _page(self, status: int, body: str) -> None:
+    def _page(self, status: int, body: str, forget: bool = False) -> None:
         data = (
             '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
             "<title>微信登录（本地沙箱）</title><style>body{font:16px sans-serif;margin:24px;color:#222}"
             "a,button{display:block;margin:10px 0;padding:12px;border-radius:8px;background:#07c160;"
             "color:#fff;text-decoration:none;border:0;font:inherit;width:100%;text-align:center}"
@@ -435,12 +440,22 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if forget:
+            self.send_header("Set-Cookie", f"{WHO_COOKIE}=; Path=/connect/oauth2; Max-Age=0")
         self.end_headers()
         self.wfile.write(data)
 
+    def _who(self) -> str:
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == WHO_COOKIE and OPENID.fullmatch(value):
+                return value
+        return ""
+
     def authorize(self, query: dict) -> None:
         """`connect/oauth2/authorize`: back to `redirect_uri` with a one-time code and the state.
-        With `openid=` it signs in as that customer at once; without, it asks which one."""
+        With `openid=` it signs in as that customer at once; without, as the customer this browser
+        picked before; else it asks which one."""
         s = self.state
         with s.lock:
             s.calls["connect/oauth2/authorize"] = s.calls.get("connect/oauth2/authorize", 0) + 1
@@ -455,7 +470,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "snsapi_userinfo",
         ):
             return self._page(400, "<h1>参数错误</h1><p>scope 或 response_type 参数错误（10005）</p>")
-        openid = query.get("openid", "").strip()
+        openid = query.get("openid", "").strip() or self._who()
         if OPENID.fullmatch(openid):
             code = secrets.token_urlsafe(16)
             with s.lock:
@@ -464,6 +479,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
             location = _with_query(redirect_uri, {"code": code, "state": query.get("state", "")})
             self.send_response(302)
             self.send_header("Location", location)
+            self.send_header(
+                "Set-Cookie", f"{WHO_COOKIE}={openid}; Path=/connect/oauth2; HttpOnly; SameSite=Lax"
+            )
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
@@ -479,9 +497,9 @@ class SandboxHandler(BaseHTTPRequestHandler):
         )
         return self._page(
             200,
-            "<h1>微信登录（本地沙箱）</h1><p>选择以哪位顾客的身份打开页面：</p>"
+            "<h1>微信登录（本地沙箱）</h1><p>在微信里这一步是自动的。请选择以哪位顾客的身份打开页面：</p>"
             f"{picks}<form method='get'>{keep}<p><input name='openid' placeholder='openid，例如 o-demo' "
-            "required pattern='[A-Za-z0-9_-]{1,64}'></p><button type='submit'>登录</button></form>",
+            "required pattern='[A-Za-z0-9_\\-]{1,64}'></p><button type='submit'>登录</button></form>",
         )
 
     # -- the menu ---------------------------------------------------------------------

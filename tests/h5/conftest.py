@@ -15,6 +15,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]*)"')
+CONTACT_FIELDS = {"address": "上海市静安区南京西路1号", "phone": "13800138000"}
 
 
 def uid(prefix: str) -> str:
@@ -140,7 +141,9 @@ def area(aws: str) -> Callable[..., tuple[str, list[str]]]:
         area_id = area_id or uid("area")
         if name:
             areas.put_area(area_id, name)
-        keys = [slots.SlotKey(area_id, date.fromisoformat(day or days_ahead(3)).isoformat(), w) for w in windows]
+        keys = [
+            slots.SlotKey(area_id, date.fromisoformat(day or days_ahead(3)).isoformat(), w) for w in windows
+        ]
         slots.define_slots(keys, [capacity] * len(keys))
         return area_id, [k.slot_id for k in keys]
 
