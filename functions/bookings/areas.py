@@ -44,7 +44,11 @@ def names(areas: set[str] | list[str]) -> dict[str, str]:
 
 
 def name_of(area: str) -> str:
-    return names([area])[area]
+    """One area's display name (its id when it has none): one GetItem, eventually consistent."""
+    try:
+        return AreaRow.get(AREAS_PK, area).name
+    except AreaRow.DoesNotExist:
+        return area
 
 
 def day_op(area: str, day: str) -> txn.Op:

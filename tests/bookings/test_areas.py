@@ -11,9 +11,13 @@ from tests.bookings.conftest import days_ahead, uid
 
 def test_ops_name_an_area_and_rename_it(client, admin_headers):
     area = uid("area")
-    named = client.http.put(f"/admin/areas/{area}", headers=admin_headers, body=json.dumps({"name": " 静安区 "}))
+    named = client.http.put(
+        f"/admin/areas/{area}", headers=admin_headers, body=json.dumps({"name": " 静安区 "})
+    )
     assert named.status_code == 200 and named.json_body == {"area": area, "name": "静安区"}
-    renamed = client.http.put(f"/admin/areas/{area}", headers=admin_headers, body=json.dumps({"name": "静安"}))
+    renamed = client.http.put(
+        f"/admin/areas/{area}", headers=admin_headers, body=json.dumps({"name": "静安"})
+    )
     assert renamed.json_body["name"] == "静安"
     from functions.bookings.areas import name_of, names
 
@@ -38,7 +42,9 @@ def test_a_bad_area_or_name_is_refused_and_changes_nothing(client, admin_headers
 
 
 def test_naming_an_area_needs_the_admin_key(client):
-    response = client.http.put("/admin/areas/x", headers={"Content-Type": "application/json"}, body='{"name":"x"}')
+    response = client.http.put(
+        "/admin/areas/x", headers={"Content-Type": "application/json"}, body='{"name":"x"}'
+    )
     assert response.status_code == 401
 
 
@@ -71,6 +77,8 @@ def test_an_order_names_the_area_whose_slots_serve_it(client, admin_headers):
     assert get_order(order["order_id"]).area == area
     assert [o.order_id for o in orders_of(openid)] == [order["order_id"]]
     bad = client.http.post(
-        "/admin/orders", headers=admin_headers, body=json.dumps({**order, "order_id": uid("SO"), "area": "a b"})
+        "/admin/orders",
+        headers=admin_headers,
+        body=json.dumps({**order, "order_id": uid("SO"), "area": "a b"}),
     )
     assert bad.status_code == 400 and bad.json_body["error"] == "invalid_area"

@@ -28,7 +28,10 @@ def test_the_committed_menu_is_one_wechat_accepts(stage):
     assert views
     for url in views:
         parts = urlsplit(url)
-        assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://open.weixin.qq.com/connect/oauth2/authorize"
+        assert (
+            f"{parts.scheme}://{parts.netloc}{parts.path}"
+            == "https://open.weixin.qq.com/connect/oauth2/authorize"
+        )
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         assert query["scope"] == "snsapi_base" and query["response_type"] == "code"
         assert query["redirect_uri"].startswith("https://h5")
@@ -61,7 +64,10 @@ def button(name: str = "预约", **extra: object) -> dict:
         ({"button": [button(key="K" * 129)]}, 40019),
         ({"button": [{"name": "菜单", "sub_button": [button(key="")]}]}, 40026),
         ({"button": [{"type": "view", "name": "页", "url": "https://x/" + "a" * 1020}]}, 40020),
-        ({"button": [{"name": "菜单", "sub_button": [{"type": "view", "name": "页", "url": "/h5/me"}]}]}, 40054),
+        (
+            {"button": [{"name": "菜单", "sub_button": [{"type": "view", "name": "页", "url": "/h5/me"}]}]},
+            40054,
+        ),
         ({"button": [{"type": "teleport", "name": "传"}]}, 40017),
         ({"button": [{"name": "菜单", "sub_button": [{"type": "teleport", "name": "传"}]}]}, 40024),
     ],
@@ -74,9 +80,16 @@ def test_menu_create_on_the_sandbox_keeps_a_good_menu_and_refuses_a_bad_one(sand
     from functions.core.config import load_settings
 
     settings = load_settings()
-    account = {"api_base": sandbox.url, "app_id": settings.wechat_app_id, "app_secret": settings.wechat_app_secret}
+    account = {
+        "api_base": sandbox.url,
+        "app_id": settings.wechat_app_id,
+        "app_secret": settings.wechat_app_secret,
+    }
     made = menu.render(
-        menu.load(), oauth_base=sandbox.url, app_id=settings.wechat_app_id, h5_base_url="http://127.0.0.1:8000"
+        menu.load(),
+        oauth_base=sandbox.url,
+        app_id=settings.wechat_app_id,
+        h5_base_url="http://127.0.0.1:8000",
     )
     menu.create(made, **account)
     assert requests.get(f"{sandbox.url}/sandbox/menu", timeout=5).json()["menu"] == made
@@ -127,14 +140,21 @@ def test_without_an_openid_the_sign_in_page_asks_who_you_are(sandbox):
     picked = authorize(sandbox, openid="o-picked")
     cookie = picked.headers["Set-Cookie"].split(";")[0]
     silent = requests.get(
-        picked.url.replace("&openid=o-picked", ""), headers={"Cookie": cookie}, allow_redirects=False, timeout=5
+        picked.url.replace("&openid=o-picked", ""),
+        headers={"Cookie": cookie},
+        allow_redirects=False,
+        timeout=5,
     )
     assert silent.status_code == 302 and "code=" in silent.headers["Location"]
 
 
 @pytest.mark.parametrize(
     ("params", "text"),
-    [({"appid": "wx-other"}, "40013"), ({"redirect_uri": "javascript:x"}, "10003"), ({"scope": "all"}, "10005")],
+    [
+        ({"appid": "wx-other"}, "40013"),
+        ({"redirect_uri": "javascript:x"}, "10003"),
+        ({"scope": "all"}, "10005"),
+    ],
 )
 def test_the_sign_in_page_refuses_bad_parameters(sandbox, params, text):
     answer = authorize(sandbox, openid="o-x", **params)

@@ -379,7 +379,14 @@ def test_the_pages_are_declared_routes_in_the_openapi_document(client):
     paths = document["paths"]
     scheme = document["components"]["securitySchemes"]["signed_in"]
     assert scheme == {**scheme, "type": "apiKey", "in": "cookie", "name": "h5_session"}
-    for path in ("/h5/bookings", "/h5/book", "/h5/bookings/{booking_id}", "/h5/coupons", "/h5/shipments", "/h5/me"):
+    for path in (
+        "/h5/bookings",
+        "/h5/book",
+        "/h5/bookings/{booking_id}",
+        "/h5/coupons",
+        "/h5/shipments",
+        "/h5/me",
+    ):
         operation = paths[path]["get"]
         assert operation["security"] == [{"signed_in": []}]
         assert "text/html" in operation["responses"]["2XX"]["content"]
