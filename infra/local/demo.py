@@ -336,10 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             what = error if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
             print(f"{PROG}: step {number} ({title}) failed: {what}", file=sys.stderr)
             return 1
-    print(f"\nThe whole journey works: {len(STEPS)} steps.")
-    print(
-        f"The customer's pages: {journey.api}/h5/bookings (sign in as {journey.openid} on the sandbox's page)"
-    )
+    pages = f"{journey.api}/h5/bookings"
+    print(f"\nThe customer's pages: {pages} (sign in as {journey.openid} on the sandbox's page)")
+    print(f"The whole journey works: {len(STEPS)} steps.")
     return 0
 
 
