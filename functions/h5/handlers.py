@@ -9,7 +9,8 @@ a reload never repeats an action.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import msgspec
 from chalice import Response
@@ -47,7 +48,9 @@ def errors(error: AppError) -> Response:
     return pages.error_page(error, blueprint.current_request)
 
 
-def customer_page(path: str, methods: tuple[str, ...] = ("GET",), **declared: object):  # noqa: ANN201
+def customer_page(
+    path: str, methods: tuple[str, ...] = ("GET",), **declared: Any
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A page of the signed-in customer: the session (and on a POST the CSRF token) is checked
     first, and errors answer as pages."""
     return blueprint.route(path, methods=list(methods), auth=signed_in, errors=errors, **declared)

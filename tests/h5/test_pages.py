@@ -19,6 +19,8 @@ def assert_page(page, status: int = 200) -> None:
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert len(page.text.encode()) < MAX_PAGE_BYTES
     assert "<script" not in page.text  # no JavaScript framework, no script at all
+    assert page.headers["Cache-Control"] == "no-store"  # personal data
+    assert "script-src 'none'" in page.headers["Content-Security-Policy"]
 
 
 def book(device, order_id: str, slot_id: str):
