@@ -179,6 +179,7 @@ def book_page(caller: Session, query: BookQuery) -> Response:
             "choose_area.html",
             caller,
             title="预约送货安装",
+            tab=links.BOOKINGS,
             order=order,
             choices=areas.with_slots(*views.window()),
             book_path=links.book_path,

@@ -184,7 +184,8 @@ def coupon_views(coupons: list[Coupon]) -> list[CouponView]:
 def _moment(iso: str | None) -> str:
     if not iso:
         return ""
-    return clock.parse_iso(iso).astimezone(clock.business_tz()).strftime("%m-%d %H:%M")
+    moment = clock.parse_iso(iso).astimezone(clock.business_tz())
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}"
 
 
 def shipment_view(s: Shipment) -> dict[str, Any]:
