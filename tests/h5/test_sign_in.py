@@ -7,6 +7,8 @@ from datetime import timedelta
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.h5.conftest import record_order, uid
 from tests.notifications.conftest import calls
@@ -180,3 +182,27 @@ def test_a_post_without_a_session_signs_in_and_comes_back_to_the_form(phone, san
     page = phone(None).post("/h5/book?order_id=SO-1", {"csrf_token": "x", "order_id": "SO-1"})
     assert page.status == 302
     assert authorize_query(page.location)["redirect_uri"].endswith("next=%2Fh5%2Fbook%3Forder_id%3DSO-1")
+
+
+@given(st.text(max_size=80) | st.builds(lambda tail: "/h5" + tail, st.text(max_size=40)))
+def test_whatever_next_says_the_redirect_stays_on_our_pages(next_path):
+    from functions.web.session import HOME, safe_next
+
+    target = safe_next(next_path)
+    assert target == HOME or (target == next_path and target.startswith("/h5"))
+    assert not any(bad in target for bad in ("//", "\\", "\n", "\r", "\t", " ", "#"))
+    assert target == "/h5" or target.startswith(("/h5/", "/h5?"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
+def test_no_form_body_gets_a_5xx(phone, sandbox, body):
+    device = phone("o-fuzz")
+    token = device.get("/h5/me").csrf
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"h5_session={device.cookies['h5_session']}",
+    }
+    for raw in (body, f"csrf_token={token}&".encode() + body):
+        response = device.client.http.post("/h5/me", headers=headers, body=raw)
+        assert response.status_code in (303, 400, 403), response.status_code
