@@ -80,6 +80,7 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "QuietHours": ("QUIET_HOURS", "21:00-09:00"),
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),
     "H5BaseUrl": ("H5_BASE_URL", "https://h5.example.com"),
+    "WechatOauthBase": ("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com"),
 }
 OPERATIONS_PARAMETERS: dict[str, dict[str, Any]] = {
     "Stage": {"Type": "String", "AllowedPattern": "[a-z0-9]+", "Description": "Deployment stage"},

@@ -18,11 +18,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from functions.bookings import areas
 from functions.bookings.models import IDEM_SK, BookingRow, IdempotencyRow, OrderLockRow, SlotRow
 from functions.bookings.requests import BookingRequest
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
-from functions.core import clock, txn
-from functions.core.config import get_settings
+from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
 from functions.notifications.domain import notify
 from functions.orders.domain import get_order
@@ -365,7 +365,7 @@ def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
     return {
         "thing1": status_text[:20],
         "time2": f"{booking.date} {booking.window[:5]}",
-        "thing3": f"{booking.window} {booking.area}"[:20],
+        "thing3": areas.place_and_time(areas.name_of(booking.area), booking.date, booking.window),
         "character_string4": booking.order_id[:20],
     }
 
@@ -378,7 +378,7 @@ def _notify(booking: Booking, kind: str, notification_id: str, status_text: str)
             booking.openid,
             kind,
             template_fields(booking, status_text),
-            url=f"{get_settings().h5_base_url}/bookings/{booking.booking_id}",
+            url=links.booking(booking.booking_id),
             notification_id=notification_id,
         )
     except Exception:

@@ -19,8 +19,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.bookings.domain import CONFIRMED, _to_domain, template_fields
 from functions.bookings.models import BookingRow
-from functions.core import clock
-from functions.core.config import get_settings
+from functions.core import clock, links
 from functions.core.models import condition_failed
 from functions.notifications.domain import notify
 
@@ -93,7 +92,7 @@ def _send(row: BookingRow, target: str) -> bool:
             booking.openid,
             "booking_reminder",
             template_fields(booking, "明天上门服务"),
-            url=f"{get_settings().h5_base_url}/bookings/{booking.booking_id}",
+            url=links.booking(booking.booking_id),
             notification_id=f"booking-{booking.booking_id}-reminder-{target}",
         )
     except Exception:

@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from functions.core.fields import IDENTIFIER, Area, OrderId, SlotId
+from functions.core.fields import IDENTIFIER, Area, DisplayName, OrderId, SlotId
 
 MAX_WINDOWS = 48  # one transaction item each; DynamoDB allows 100
 MAX_CAPACITY = 100_000
@@ -76,3 +76,9 @@ class RescheduleRequest(msgspec.Struct):
     """POST /bookings/{id}/reschedule."""
 
     slot_id: SlotId
+
+
+class AreaBody(msgspec.Struct, forbid_unknown_fields=False):
+    """PUT /admin/areas/{area}: the name customers see, e.g. 静安区."""
+
+    name: Annotated[DisplayName, Meta(pattern=TEXT)]

@@ -44,6 +44,7 @@ class Settings:
     resource_prefix: str
     notify_threads: int
     h5_base_url: str
+    wechat_oauth_base: str
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -82,7 +83,13 @@ def load_settings() -> Settings:
         booking_cutoff=_env("BOOKING_CUTOFF", "18:00"),
         resource_prefix=_env("RESOURCE_PREFIX", "wx-local"),
         notify_threads=int(_env("NOTIFY_THREADS", "8")),
-        h5_base_url=_env("H5_BASE_URL", "https://h5.example.com").rstrip("/"),
+        # The customer pages' public base (CONTRACT §9): the local API unless set; in AWS the
+        # API's URL (its stage prefix included) or the pages' own domain.
+        h5_base_url=_env("H5_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        # WeChat's web sign-in page: the local sandbox serves it wherever it serves the API.
+        wechat_oauth_base=_env("WECHAT_OAUTH_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip(
+            "/"
+        ),
     )
 
 

@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl
 
 import chalice
 import msgspec
@@ -45,6 +46,8 @@ T = TypeVar("T")
 Auth = Literal["admin", "customer"] | Callable[[Request], Any] | None
 
 MAX_JSON_BYTES = 64 * 1024
+FORM = "application/x-www-form-urlencoded"
+MAX_FORM_FIELDS = 50
 
 # The one mapping from domain errors to HTTP statuses (CONTRACT §1: shape 400, rules 422).
 STATUS: dict[type[AppError], int] = {
@@ -138,6 +141,19 @@ def read_query(request: Request, kind: type[T]) -> T:
         raise invalid(error) from None
 
 
+def read_form(request: Request, kind: type[T]) -> T:
+    """An HTML form's urlencoded body as `kind`: every value is text, converted as a query is."""
+    try:
+        text = raw_body(request).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("the form is not UTF-8 urlencoded fields", code="invalid_form") from None
+    try:
+        return msgspec.convert(dict(pairs), type=kind, strict=False)
+    except msgspec.ValidationError as error:
+        raise invalid(error) from None
+
+
 def check(value: Any, kind: Any, name: str) -> Any:
     """`value` converted to `kind`, or `invalid_<name>`: for path parameters and loose values."""
     try:
@@ -179,6 +195,8 @@ class RouteSpec:
     body: Any = None
     query: Any = None
     path_types: dict[str, Any] = field(default_factory=dict)
+    form: Any = None  # an HTML form's fields (application/x-www-form-urlencoded)
+    html: bool = False  # answers are pages (its errors too), not JSON
 
 
 ROUTES: list[RouteSpec] = []
@@ -195,10 +213,17 @@ class Blueprint(chalice.Blueprint):
         body: Any = None,
         query: Any = None,
         path_types: dict[str, Any] | None = None,
+        form: Any = None,
+        errors: Callable[[AppError], Response] | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`form`: the fields of an HTML form body, as `body` for JSON (the view gets `form=`).
+        `errors`: how this route answers a domain error (a page renders a page); JSON otherwise."""
+        if form is not None:
+            kwargs.setdefault("content_types", [FORM])
         register = super().route(path, **kwargs)
         path_types = path_types or {}
+        respond = errors or error_response
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
@@ -217,13 +242,17 @@ class Blueprint(chalice.Blueprint):
                         params["query"] = read_query(request, query)
                     if body is not None:
                         params["body"] = read_body(request, body)
+                    if form is not None:
+                        params["form"] = read_form(request, form)
                     return view(**params)
                 except AppError as error:
-                    return error_response(error)
+                    return respond(error)
 
             summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
             methods = tuple(kwargs.get("methods", ["GET"]))
-            ROUTES.append(RouteSpec(path, methods, summary, auth, body, query, path_types))
+            ROUTES.append(
+                RouteSpec(path, methods, summary, auth, body, query, path_types, form, errors is not None)
+            )
             register(handle)
             return view
 

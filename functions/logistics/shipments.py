@@ -28,7 +28,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.core import clock, queues, txn
+from functions.core import clock, links, queues, txn
 from functions.core.config import get_settings
 from functions.core.errors import Unavailable
 from functions.core.models import condition_failed
@@ -344,7 +344,6 @@ def _clip(text: str, limit: int = 20) -> str:
 
 def message_for(update: dict[str, Any]) -> tuple[dict[str, str], str]:
     """Template fields (each ≤ 20 chars, no newlines) and the link for a shipment update."""
-    settings = get_settings()
     status = update["status"]
     when = update.get("status_at")
     when_text = (
@@ -359,9 +358,9 @@ def message_for(update: dict[str, Any]) -> tuple[dict[str, str], str]:
         "time4": when_text,
     }
     if status == "failed_attempt" and update.get("order_id"):
-        url = f"{settings.h5_base_url}/bookings/new?order_id={update['order_id']}"
+        url = links.book(update["order_id"])  # rebook the delivery
     else:
-        url = f"{settings.h5_base_url}/shipments?tracking_no={update['tracking_no']}"
+        url = links.shipments()
     return fields, url
 
 

@@ -17,8 +17,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from functions.core import clock, queues
-from functions.core.config import get_settings
+from functions.core import clock, links, queues
 from functions.core.errors import InvalidInput
 from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
@@ -102,7 +101,7 @@ def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
 
 def _send(row: DueRow, product: Product | None) -> None:
     nid = notification_id(row.due_date, row.openid, row.sku)
-    url = f"{get_settings().h5_base_url}/products/{row.sku}"
+    url = links.me()  # where reminders are turned off; there is no product page
     notify(row.openid, KIND, _fields(product, row), url=url, notification_id=nid)
     try:
         row.update(

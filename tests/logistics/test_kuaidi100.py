@@ -143,4 +143,4 @@ def test_status_code_refines_state(client, shipment):
     assert get_shipment("yuantong", shipment["tracking_no"]).status == "failed_attempt"
     drain("shipment-updates", "shipment_updates")
     note = get_notification(notification_id("yuantong", shipment["tracking_no"], "failed_attempt", 40))
-    assert note["url"].endswith(f"/bookings/new?order_id={shipment['order_id']}")
+    assert note["url"].endswith(f"/h5/book?order_id={shipment['order_id']}")
