@@ -6,12 +6,14 @@ from chalice import Chalice
 from functions.auth.handlers import blueprint as auth
 from functions.bookings.handlers import blueprint as bookings
 from functions.callback.handlers import blueprint as callback
+from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
 from functions.logistics.handlers import blueprint as logistics
 from functions.notifications.handlers import blueprint as notifications
+from functions.operators.handlers import blueprint as operators
 from functions.orders.handlers import blueprint as orders
 from functions.reminders.handlers import blueprint as reminders
 from functions.stores.handlers import blueprint as stores
@@ -31,3 +33,5 @@ app.register_blueprint(orders)
 app.register_blueprint(logistics)
 app.register_blueprint(reminders)
 app.register_blueprint(h5)
+app.register_blueprint(operators)
+app.register_blueprint(console)

@@ -66,6 +66,9 @@ SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
 ]
+# Redriving a dead-letter queue (functions/core/deadletters.py): read and delete on the DLQ,
+# send on the queue it serves.
+SQS_REDRIVE = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
 
 # Non-secret settings, per stage: CloudFormation parameter -> (environment variable, default).
 # Values per stage live in infra/stages.yaml.
@@ -81,6 +84,7 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),
     "H5BaseUrl": ("H5_BASE_URL", "https://h5.example.com"),
     "WechatOauthBase": ("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com"),
+    "WechatMpBase": ("WECHAT_MP_BASE", "https://mp.weixin.qq.com"),
 }
 OPERATIONS_PARAMETERS: dict[str, dict[str, Any]] = {
     "Stage": {"Type": "String", "AllowedPattern": "[a-z0-9]+", "Description": "Deployment stage"},
@@ -455,6 +459,31 @@ def _role(
                 "Effect": "Allow",
                 "Action": SQS_SEND,
                 "Resource": [{"Fn::GetAtt": [index["queues"][q], "Arn"]} for q in send],
+            }
+        )
+    redrive = sorted(set(grants.get("redrive") or []))
+    if redrive:
+        sources = {dlq_rid: source_rid for source_rid, dlq_rid in index["dlqs"].items()}
+        dlq_rids = []
+        for queue in redrive:
+            rid_of = index["queues"].get(queue)
+            if rid_of not in sources:
+                raise TemplateError(f"infra/access.yaml: {name} redrives {queue!r}, which is no dead-letter queue")
+            dlq_rids.append(rid_of)
+        statements.append(
+            {
+                "Sid": "RedriveDeadLetters",
+                "Effect": "Allow",
+                "Action": SQS_REDRIVE,
+                "Resource": [{"Fn::GetAtt": [rid_of, "Arn"]} for rid_of in dlq_rids],
+            }
+        )
+        statements.append(
+            {
+                "Sid": "RedriveToSources",
+                "Effect": "Allow",
+                "Action": SQS_SEND,
+                "Resource": [{"Fn::GetAtt": [sources[rid_of], "Arn"]} for rid_of in dlq_rids],
             }
         )
     if consumed:

@@ -24,6 +24,7 @@ from functions.bookings.requests import BookingRequest
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
 from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
+from functions.customers.domain import get_customer
 from functions.notifications.domain import notify
 from functions.orders.domain import get_order
 from functions.stores import stats
@@ -190,6 +191,9 @@ def book(
         )
     if store_id:
         ops.append(stats.counters_op(store_id, {"bookings": 1}))
+    won_by = _won_by(openid)
+    if won_by:  # the staff leaderboard: bookings by the followers each staff member won
+        ops.append(stats.staff_counters_op(*won_by, {"bookings": 1}))
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -218,6 +222,14 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
             "this Idempotency-Key was used with a different request", code="idempotency_key_reused"
         )
     return dict(record.response)
+
+
+def _won_by(openid: str) -> tuple[str, str] | None:
+    """(store, staff) of the staff member whose QR code first brought the customer, if any."""
+    customer = get_customer(openid)
+    if customer is None or not customer.first_store_id or not customer.first_staff_id:
+        return None
+    return customer.first_store_id, customer.first_staff_id
 
 
 def _order_store(openid: str, order_id: str) -> str | None:

@@ -79,10 +79,10 @@ def _attributed(m: Message, scene: str, kind: str) -> Outcome:
             [*customers.follow_ops(m.from_user, at), stats.counters_op(UNKNOWN_STORE, counters)],
         )
     touch = Touch(kind, scene, target.store_id, target.staff_id, target.campaign, at, m.dedupe_key[-16:])
-    return Outcome(
-        target.welcome,
-        [*customers.follow_ops(m.from_user, at, touch), stats.counters_op(target.store_id, counters)],
-    )
+    effects = [*customers.follow_ops(m.from_user, at, touch), stats.counters_op(target.store_id, counters)]
+    if target.staff_id:  # the staff leaderboard: scans and followers won by this staff member's code
+        effects.append(stats.staff_counters_op(target.store_id, target.staff_id, counters))
+    return Outcome(target.welcome, effects)
 
 
 def subscribe_with_scene(m: Message) -> Outcome:

@@ -45,6 +45,7 @@ class Settings:
     notify_threads: int
     h5_base_url: str
     wechat_oauth_base: str
+    wechat_mp_base: str
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -90,6 +91,8 @@ def load_settings() -> Settings:
         wechat_oauth_base=_env("WECHAT_OAUTH_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip(
             "/"
         ),
+        # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
+        wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
     )
 
 

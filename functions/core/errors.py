@@ -33,6 +33,12 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
+class Locked(AppError):
+    """The account is locked for a while (too many failed sign-ins)."""
+
+    code = "locked"
+
+
 class NotFound(AppError):
     code = "not_found"
 

@@ -1,4 +1,7 @@
-"""Customer session tokens: `<openid>.<expires>.<hmac>`, signed with SESSION_SECRET."""
+"""Session tokens: `<subject>.<expires>.<hmac>`, signed with SESSION_SECRET.
+
+A customer's token names an openid. Another surface (the ops console's operators) signs its
+tokens for its own `audience`, so that one surface's token is never accepted by another."""
 
 from __future__ import annotations
 
@@ -11,26 +14,27 @@ from functions.core.config import get_settings
 from functions.core.errors import Unauthenticated
 
 
-def _sign(payload: str) -> str:
+def _sign(payload: str, audience: str = "") -> str:
     key = get_settings().session_secret.encode()
-    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    message = f"{audience}\n{payload}" if audience else payload
+    digest = hmac.new(key, message.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def issue_token(openid: str, ttl_s: int | None = None) -> str:
+def issue_token(openid: str, ttl_s: int | None = None, audience: str = "") -> str:
     ttl = ttl_s if ttl_s is not None else get_settings().session_ttl_s
     openid_b64 = base64.urlsafe_b64encode(openid.encode()).decode().rstrip("=")
     payload = f"{openid_b64}.{clock.now_ts() + ttl}"
-    return f"{payload}.{_sign(payload)}"
+    return f"{payload}.{_sign(payload, audience)}"
 
 
-def verify_token(token: str) -> str:
-    """Return the token's openid, or raise Unauthenticated."""
+def verify_token(token: str, audience: str = "") -> str:
+    """Return the token's subject (a customer's openid), or raise Unauthenticated."""
     parts = token.split(".")
     if len(parts) != 3:
         raise Unauthenticated("malformed session token", code="invalid_token")
     openid_b64, expires, signature = parts
-    if not hmac.compare_digest(_sign(f"{openid_b64}.{expires}"), signature):
+    if not hmac.compare_digest(_sign(f"{openid_b64}.{expires}", audience), signature):
         raise Unauthenticated("session token signature is invalid", code="invalid_token")
     if not expires.isdigit() or int(expires) < clock.now_ts():
         raise Unauthenticated("session token has expired", code="token_expired")

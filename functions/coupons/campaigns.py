@@ -21,6 +21,7 @@ from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from functions.coupons.models import CampaignRow, ShardRow, TriggerRow
 from functions.coupons.requests import MAX_SHARDS, CampaignRequest
 
+CAMPAIGNS = "CAMPAIGNS"
 COUPONS_PER_SHARD = 1000  # default shard count: one per 1,000 coupons, at most MAX_SHARDS
 SAVE_ATTEMPTS = 5
 
@@ -220,6 +221,29 @@ def campaign_with_counts(campaign_id: str) -> Campaign:
     return replace(campaign, issued=issued)
 
 
+def list_campaigns() -> list[Campaign]:
+    """Every campaign, by id (one Query of the CAMPAIGNS index entry)."""
+    return [_to_domain(row) for row in CampaignRow.every_campaign.query(CAMPAIGNS)]
+
+
+def campaign_counts(campaign: Campaign) -> dict[str, int]:
+    """Issued (by any source), claimed (by customers) and redeemed coupons: the sums of the
+    campaign's shard counters, which each issue, claim and redemption adds to in its transaction."""
+    keys = [(shard_pk(campaign.campaign_id, k), "SHARD") for k in range(campaign.shards)]
+    totals = {"issued": 0, "claimed": 0, "redeemed": 0}
+    for row in ShardRow.batch_get(keys):
+        for name in totals:
+            totals[name] += int(getattr(row, name) or 0)
+    return totals
+
+
+def redeemed_op(campaign_id: str, shard: int) -> txn.Op:
+    """One more redemption of a coupon the shard issued, as an item of the redemption's transaction."""
+    return txn.update(
+        "campaign_redeemed", ShardRow(shard_pk(campaign_id, shard), "SHARD"), [ShardRow.redeemed.add(1)]
+    )
+
+
 def slices(total: int, issued: list[int]) -> list[int]:
     """New slice limits: each shard keeps what it issued, the headroom is spread evenly.
 
@@ -263,6 +287,8 @@ def _row(spec: Campaign, version: int, created_at: str) -> CampaignRow:
         version=version,
         created_at=created_at,
         updated_at=now,
+        gsi1pk=CAMPAIGNS,
+        gsi1sk=spec.campaign_id,
     )
 
 
@@ -338,6 +364,8 @@ def _update(existing: Campaign, spec: Campaign) -> bool:
                 CampaignRow.version.set(row.version),
                 CampaignRow.full_shards.remove(),
                 CampaignRow.updated_at.set(row.updated_at),
+                CampaignRow.gsi1pk.set(CAMPAIGNS),
+                CampaignRow.gsi1sk.set(spec.campaign_id),
             ],
             condition=CampaignRow.version == existing.version,
         )

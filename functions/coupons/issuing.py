@@ -58,6 +58,7 @@ class Coupon:
     valid_to_ts: int
     issued_at: str
     redeemed_at: str | None = None
+    shard: int | None = None  # the campaign's counter shard that issued it
 
     def display_status(self, now_ts: int | None = None) -> str:
         now_ts = now_ts if now_ts is not None else clock.now_ts()
@@ -108,7 +109,14 @@ def to_domain(row: CouponRow) -> Coupon:
         valid_to_ts=int(row.valid_to_ts),
         issued_at=row.issued_at,
         redeemed_at=row.redeemed_at,
+        shard=_shard_of(row.gsi2pk),
     )
+
+
+def _shard_of(gsi2pk: str | None) -> int | None:
+    """`CAMPAIGN#<id>#S<k>` -> k."""
+    _, _, tail = (gsi2pk or "").rpartition("#S")
+    return int(tail) if tail.isdigit() else None
 
 
 def get_coupon(code: str) -> Coupon | None:
@@ -196,7 +204,7 @@ def _try_shard(
             txn.update(
                 "shard",
                 ShardRow(shard_pk(campaign.campaign_id, shard), "SHARD"),
-                actions=[ShardRow.issued.add(1)],
+                actions=[ShardRow.issued.add(1), *([ShardRow.claimed.add(1)] if source == "claim" else [])],
                 condition=ShardRow.issued < ShardRow.slice_limit,
             )
         )

@@ -2,8 +2,8 @@
 
 | row | pk | sk | indexes |
 |---|---|---|---|
-| CampaignRow | CAMPAIGN#<id> | CAMPAIGN | |
-| ShardRow (slice of the total limit) | CAMPAIGN#<id>#SHARD#<k> | SHARD | |
+| CampaignRow | CAMPAIGN#<id> | CAMPAIGN | gsi1 (CAMPAIGNS, <id>): every campaign, by key |
+| ShardRow (slice of the total limit; issued, claimed, redeemed counts) | CAMPAIGN#<id>#SHARD#<k> | SHARD | |
 | HolderRow (per-customer count) | HOLDER#<campaign>#<openid> | HOLDER | |
 | CouponRow | COUPON#<code> | COUPON | gsi1 (OWNER#<openid>, issued_at#code); gsi2 (CAMPAIGN#<id>#S<k>, issued_at#code) |
 | IssueKeyRow (once per order / request) | ISSUEKEY#<campaign>#<key> | ISSUEKEY | |
@@ -51,6 +51,9 @@ class CampaignRow(Model):
     full_version = NumberAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)  # CAMPAIGNS: the list of campaigns is one Query
+    gsi1sk = UnicodeAttribute(null=True)
+    every_campaign = Gsi1()
 
 
 class ShardRow(Model):
@@ -63,6 +66,9 @@ class ShardRow(Model):
     sk = UnicodeAttribute(range_key=True, default="SHARD")
     issued = NumberAttribute(default=0)
     slice_limit = NumberAttribute()
+    # Of the coupons this shard issued: claimed by customers themselves, and redeemed at a POS.
+    claimed = NumberAttribute(null=True)
+    redeemed = NumberAttribute(null=True)
 
 
 class HolderRow(Model):

@@ -19,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist
 from functions.core import clock, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken, Unauthenticated
 from functions.coupons import codes
+from functions.coupons.campaigns import redeemed_op
 from functions.coupons.issuing import Coupon, get_coupon, to_domain
 from functions.coupons.models import CouponRow, RedemptionRow
 from functions.stores import stats
@@ -120,6 +121,8 @@ def redeem(store_id: str, code: str, order_id: str, amount_cents: int) -> Redemp
         ),
         stats.counters_op(store_id, {"redemptions": 1}),
     ]
+    if coupon.shard is not None:  # the campaign's redeemed count
+        ops.append(redeemed_op(coupon.campaign_id, coupon.shard))
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:

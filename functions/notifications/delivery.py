@@ -6,6 +6,7 @@ from pynamodb.exceptions import UpdateError
 
 from functions.core import clock
 from functions.core.models import condition_failed
+from functions.notifications import report
 from functions.notifications.models import HistoryEntry, NotificationRow
 
 
@@ -31,4 +32,6 @@ def mark_delivery(msgid: str, status: str) -> bool:
         except UpdateError as error:
             if not condition_failed(error):
                 raise
+        else:
+            report.record_outcome(row.pk, row.kind, outcome, status.strip())
     return found

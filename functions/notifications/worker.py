@@ -37,7 +37,7 @@ from functions.core.aws import client
 from functions.core.config import get_settings
 from functions.core.models import condition_failed
 from functions.customers import domain as customers
-from functions.notifications import caps
+from functions.notifications import caps, report
 from functions.notifications.kinds import KINDS
 from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
 from functions.notifications.quiet import quiet_until
@@ -370,6 +370,7 @@ def _log_outcome(
     if detail and (wake is None or clock.iso(wake) not in detail):
         line += f' detail="{detail}"'
     log.log(logging.WARNING if outcome == "failed" else logging.INFO, "%s", line)
+    report.record_outcome(row.pk, row.kind, status, detail)  # the console's counts
 
 
 def _update(notification_id: str, actions: list, condition: Any) -> NotificationRow | None:

@@ -19,7 +19,19 @@ from functions.core import clock
 from functions.core.errors import NotFound, RuleBroken
 from functions.core.fields import IDENTIFIER
 from functions.core.models import condition_failed, transaction_connection
-from functions.stores.models import SCENE, STORE, SceneRow, StoreRow, scene_pk, store_pk
+from functions.stores.models import (
+    SCENE,
+    STAFF_PREFIX,
+    STORE,
+    STORES,
+    SceneRow,
+    StaffRow,
+    StoreRow,
+    scene_pk,
+    scenes_gsi,
+    staff_sk,
+    store_pk,
+)
 
 # Store ids follow the identifier grammar (core.fields.StoreId); "_"-prefixed ones are reserved
 # (UNKNOWN_STORE counts scans of scenes we never registered).
@@ -94,6 +106,8 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
         pos_secret=secrets.token_urlsafe(32),
         created_at=at,
         updated_at=at,
+        gsi1pk=STORES,
+        gsi1sk=store_id,
     )
     try:
         row.save(condition=StoreRow.pk.does_not_exist())
@@ -104,7 +118,13 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
     row = StoreRow(store_pk(store_id), STORE)
     try:
         row.update(
-            actions=[StoreRow.name.set(name), StoreRow.welcome.set(welcome), StoreRow.updated_at.set(at)],
+            actions=[
+                StoreRow.name.set(name),
+                StoreRow.welcome.set(welcome),
+                StoreRow.updated_at.set(at),
+                StoreRow.gsi1pk.set(STORES),
+                StoreRow.gsi1sk.set(store_id),
+            ],
             condition=StoreRow.pk.exists(),
         )
     except UpdateError as error:  # deleted in between: not something this API does
@@ -158,6 +178,7 @@ def scan_target(scene: str) -> ScanTarget | None:
 
 def register_scene(scene: Scene, permanent: bool) -> None:
     """Record the scene so the callback can attribute scans (same scene again: same row)."""
+    at = clock.iso(clock.now())
     SceneRow(
         scene_pk(scene.scene),
         SCENE,
@@ -166,7 +187,9 @@ def register_scene(scene: Scene, permanent: bool) -> None:
         staff_id=scene.staff_id,
         campaign=scene.campaign,
         permanent=permanent,
-        created_at=clock.iso(clock.now()),
+        created_at=at,
+        gsi1pk=scenes_gsi(scene.store_id),
+        gsi1sk=f"{at}#{scene.scene}",
     ).save()
 
 
@@ -179,4 +202,93 @@ def remember_qrcode(scene: str, ticket: str, url: str, expire_seconds: int | Non
             if expire_seconds
             else SceneRow.qr_expire_seconds.remove(),
         ]
+    )
+
+
+# -- what the ops console lists: stores, a store's staff and QR codes, each one Query --------
+
+
+@dataclass(frozen=True)
+class Staff:
+    store_id: str
+    staff_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class QrCodeView:
+    """A registered scene and the last code WeChat issued for it."""
+
+    scene: str
+    store_id: str
+    staff_id: str | None
+    campaign: str | None
+    permanent: bool
+    created_at: str
+    ticket: str | None
+    url: str | None
+    expire_seconds: int | None
+
+
+def list_stores() -> list[Store]:
+    """Every store, by id (one Query of the STORES index entry)."""
+    return [_to_store(row) for row in StoreRow.every_store.query(STORES)]
+
+
+def stores_named(store_ids: list[str]) -> dict[str, str]:
+    """Display names of the given stores (the id where a store has no row)."""
+    found = {store_id: store_id for store_id in store_ids}
+    keys = [(store_pk(store_id), STORE) for store_id in dict.fromkeys(store_ids)]
+    for row in StoreRow.batch_get(keys) if keys else []:
+        found[row.store_id] = row.name
+    return found
+
+
+def put_staff(store_id: str, staff_id: str, name: str) -> Staff:
+    """Name a staff member of the store (their counter card shows it)."""
+    if get_store(store_id) is None:
+        raise NotFound(f"store {store_id} does not exist", code="store_not_found")
+    name = name.strip()
+    StaffRow(
+        store_pk(store_id),
+        staff_sk(staff_id),
+        staff_id=staff_id,
+        name=name,
+        updated_at=clock.iso(clock.now()),
+    ).save()
+    return Staff(store_id, staff_id, name)
+
+
+def staff_of(store_id: str) -> list[Staff]:
+    """The store's named staff members, by id."""
+    rows = StaffRow.query(store_pk(store_id), StaffRow.sk.startswith(STAFF_PREFIX))
+    return [Staff(store_id, row.staff_id, row.name) for row in rows]
+
+
+def qrcodes_of(store_id: str, limit: int = 200) -> list[QrCodeView]:
+    """The store's registered QR codes, newest first."""
+    rows = SceneRow.by_store.query(scenes_gsi(store_id), scan_index_forward=False, limit=limit)
+    return [_to_qrcode(row) for row in rows]
+
+
+def get_qrcode(scene: str) -> QrCodeView | None:
+    try:
+        row = SceneRow.get(scene_pk(scene), SCENE)
+    except DoesNotExist:
+        return None
+    return _to_qrcode(row)
+
+
+def _to_qrcode(row: SceneRow) -> QrCodeView:
+    expires = int(row.qr_expire_seconds) if row.qr_expire_seconds else None
+    return QrCodeView(
+        row.scene,
+        row.store_id,
+        row.staff_id,
+        row.campaign,
+        bool(row.permanent),
+        row.created_at,
+        row.ticket,
+        row.url,
+        expires,
     )

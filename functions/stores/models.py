@@ -1,14 +1,34 @@
-"""Storage rows of the stores table: stores, QR scenes and per-store, per-business-day counters."""
+"""Storage rows of the stores table: stores, QR scenes, staff, and per-store and per-staff,
+per-business-day counters.
+
+| row | pk | sk | gsi1 |
+|---|---|---|---|
+| StoreRow | STORE#<store> | STORE | (STORES, <store>): every store, by key |
+| StaffRow | STORE#<store> | STAFF#<staff> | |
+| SceneRow | SCENE#<scene> | SCENE | (SCENES#<store>, <created_at>#<scene>): a store's QR codes |
+| StoreStatsRow | STATS#<store> | <date> | |
+| StaffStatsRow | STAFFSTATS#<store> | <date>#<staff> | |
+"""
 
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from functions.core.models import TableMeta
+from functions.core.models import Gsi1, TableMeta
 
 STORE = "STORE"
 SCENE = "SCENE"
+STORES = "STORES"
+STAFF_PREFIX = "STAFF#"
+
+
+def staff_sk(staff_id: str) -> str:
+    return f"{STAFF_PREFIX}{staff_id}"
+
+
+def scenes_gsi(store_id: str) -> str:
+    return f"SCENES#{store_id}"
 
 
 def store_pk(store_id: str) -> str:
@@ -34,6 +54,33 @@ class StoreStatsRow(Model):
     redemptions = NumberAttribute(null=True)
 
 
+class StaffStatsRow(Model):
+    """pk = "STAFFSTATS#<store_id>", sk = "<YYYY-MM-DD>#<staff_id>": one store's staff members'
+    counters of one business day, so a date range of a whole store is one Query."""
+
+    class Meta(TableMeta):
+        table = "stores"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    scans = NumberAttribute(null=True)
+    new_followers = NumberAttribute(null=True)
+    bookings = NumberAttribute(null=True)  # bookings by the customers the staff member won
+
+
+class StaffRow(Model):
+    """A staff member's display name: pk = "STORE#<store_id>", sk = "STAFF#<staff_id>"."""
+
+    class Meta(TableMeta):
+        table = "stores"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    staff_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
 class StoreRow(Model):
     """pk = "STORE#<store_id>", sk = "STORE"."""
 
@@ -48,6 +95,9 @@ class StoreRow(Model):
     pos_secret = UnicodeAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute(null=True)  # STORES: the list of stores is one Query
+    gsi1sk = UnicodeAttribute(null=True)
+    every_store = Gsi1()
 
 
 class SceneRow(Model):
@@ -70,3 +120,6 @@ class SceneRow(Model):
     ticket = UnicodeAttribute(null=True)
     url = UnicodeAttribute(null=True)
     qr_expire_seconds = NumberAttribute(null=True)
+    gsi1pk = UnicodeAttribute(null=True)  # SCENES#<store>: a store's codes are one Query
+    gsi1sk = UnicodeAttribute(null=True)
+    by_store = Gsi1()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from functions.core.config import get_settings
 from functions.core.errors import NotFound, RuleBroken, WeChatRefused
 from functions.stores import domain
 
 MIN_TEMPORARY_S = 60
 MAX_TEMPORARY_S = 30 * 24 * 3600  # WeChat's limit for QR_STR_SCENE
-SHOWQRCODE = "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket="
+SHOWQRCODE = "/cgi-bin/showqrcode?ticket="  # under WECHAT_MP_BASE (mp.weixin.qq.com in AWS)
 
 
 @dataclass(frozen=True)
@@ -57,4 +58,9 @@ def create_qrcode(
     ticket, url = str(result["ticket"]), str(result.get("url", ""))
     expires = None if permanent else int(result.get("expire_seconds") or body["expire_seconds"])
     domain.remember_qrcode(scene.scene, ticket, url, expires)
-    return QrCode(scene.scene, ticket, url, SHOWQRCODE + quote(ticket, safe=""), permanent, expires)
+    return QrCode(scene.scene, ticket, url, image_url(ticket), permanent, expires)
+
+
+def image_url(ticket: str) -> str:
+    """The QR code's picture: WeChat's showqrcode for the ticket (the local sandbox draws one)."""
+    return get_settings().wechat_mp_base + SHOWQRCODE + quote(ticket, safe="")

@@ -1,4 +1,5 @@
-"""Per-store, per-business-day counters, kept with atomic ADDs (never a scan of events)."""
+"""Per-store and per-staff, per-business-day counters, kept with atomic ADDs in the transaction
+of the event they count (never a scan of events)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 from functions.core import clock, txn
 from functions.core.errors import NotFound, RuleBroken
 from functions.stores.domain import UNKNOWN_STORE, get_store
-from functions.stores.models import StoreStatsRow
+from functions.stores.models import StaffStatsRow, StoreStatsRow
 
 COUNTERS = ("scans", "new_followers", "unsubscribes", "bookings", "redemptions")
+STAFF_COUNTERS = ("scans", "new_followers", "bookings")
 MAX_DAYS = 366
 DEFAULT_DAYS = 7
 
@@ -66,3 +68,33 @@ def counters_op(store_id: str, counters: dict[str, int], day: date | None = None
     so that a counter commits with the effect it counts (one item: a transaction may touch
     an item only once)."""
     return txn.update(f"stats#{store_id}", _row(store_id, day), [_action(c, n) for c, n in counters.items()])
+
+
+def staff_counters_op(
+    store_id: str, staff_id: str, counters: dict[str, int], day: date | None = None
+) -> txn.Op:
+    """The increments of one staff member and business day, as an item of the caller's
+    transaction (beside the store's own counters_op item)."""
+    for counter in counters:
+        if counter not in STAFF_COUNTERS:
+            raise ValueError(f"unknown staff counter {counter!r}")
+    row = StaffStatsRow(f"STAFFSTATS#{store_id}", f"{(day or clock.business_date()).isoformat()}#{staff_id}")
+    return txn.update(
+        f"staffstats#{store_id}#{staff_id}",
+        row,
+        [getattr(StaffStatsRow, c).add(n) for c, n in counters.items()],
+    )
+
+
+def staff_totals(store_id: str, start: date, end: date) -> dict[str, dict[str, int]]:
+    """Each staff member's counters summed over [start, end]: one Query of the store's staff rows."""
+    totals: dict[str, dict[str, int]] = {}
+    rows = StaffStatsRow.query(
+        f"STAFFSTATS#{store_id}", StaffStatsRow.sk.between(f"{start.isoformat()}#", f"{end.isoformat()}#~")
+    )
+    for row in rows:
+        staff_id = row.sk.split("#", 1)[1]
+        entry = totals.setdefault(staff_id, dict.fromkeys(STAFF_COUNTERS, 0))
+        for counter in STAFF_COUNTERS:
+            entry[counter] += int(getattr(row, counter) or 0)
+    return totals

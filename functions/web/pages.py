@@ -30,7 +30,8 @@ from functions.web import session as sessions
 from functions.web.session import Session, SignInRequired, local
 
 HERE = Path(__file__).resolve().parent
-TEMPLATES = [HERE / "templates", HERE.parent / "h5" / "templates"]
+# The console's templates live in a `console/` folder of their own, so names never collide.
+TEMPLATES = [HERE / "templates", HERE.parent / "h5" / "templates", HERE.parent / "console" / "templates"]
 STATIC = HERE / "static"
 HTML = "text/html; charset=utf-8"
 # Pages hold personal data: never cached, never framed, no script, nothing loaded from elsewhere.
@@ -104,6 +105,21 @@ def page(
     context.setdefault("tab", None)
     body = render(template, csrf_token=caller.csrf_token if caller else "", **context)
     return Response(body=body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def console_page(template: str, status: int = 200, **context: Any) -> Response:
+    """A page of the ops console: the same headers, except that its QR pictures come from
+    WeChat's image host (WECHAT_MP_BASE; the sandbox locally)."""
+    images = get_settings().wechat_mp_base
+    policy = PAGE_HEADERS["Content-Security-Policy"].replace(
+        "img-src 'self' data:", f"img-src 'self' data: {images}"
+    )
+    context.setdefault("tab", None)
+    return Response(
+        body=render(template, **context),
+        status_code=status,
+        headers={**PAGE_HEADERS, "Content-Security-Policy": policy},
+    )
 
 
 def redirect(path: str, status: int = 303, cookies: list[str] | None = None) -> Response:

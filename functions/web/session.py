@@ -109,16 +109,23 @@ def cookie(request: Request, name: str) -> str | None:
     return morsel.value if morsel is not None else None
 
 
-def set_cookie(name: str, value: str, max_age: int) -> str:
-    """A Set-Cookie value for the pages' path: HttpOnly, SameSite=Lax, Secure over https."""
-    parts = [f"{name}={value}", f"Path={local('/h5')}", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
+def set_cookie(name: str, value: str, max_age: int, path: str = "/h5", same_site: str = "Lax") -> str:
+    """A Set-Cookie value for the pages under `path` (the customer pages by default; the
+    console passes its own path and SameSite=Strict): HttpOnly, Secure over https, expiring."""
+    parts = [
+        f"{name}={value}",
+        f"Path={local(path)}",
+        f"Max-Age={max_age}",
+        "HttpOnly",
+        f"SameSite={same_site}",
+    ]
     if get_settings().h5_base_url.startswith("https://"):
         parts.append("Secure")
     return "; ".join(parts)
 
 
-def clear_cookie(name: str) -> str:
-    return set_cookie(name, "", 0)
+def clear_cookie(name: str, path: str = "/h5", same_site: str = "Lax") -> str:
+    return set_cookie(name, "", 0, path, same_site)
 
 
 def session_cookie(token: str) -> str:
@@ -152,16 +159,22 @@ def _form_csrf(request: Request) -> str:
     return next((value for name, value in fields if name == CSRF_FIELD), "")
 
 
+def check_csrf(request: Request, session_token: str) -> None:
+    """On a POST, the form's csrf_token must be the one derived from this session's token."""
+    if request.method in ("GET", "HEAD"):
+        return
+    sent = _form_csrf(request)
+    if not sent or not hmac.compare_digest(sent.encode(), csrf_token_for(session_token).encode()):
+        raise Forbidden("the form's csrf_token is missing or stale", code="stale_form")
+
+
 def signed_in(request: Request) -> Session:
     """The page's customer, from the session cookie; on a POST, also the form's CSRF token.
     Without a session: SignInRequired, which the page turns into WeChat's sign-in."""
     session = current(request)
     if session is None:
         raise SignInRequired(request_path(request))
-    if request.method not in ("GET", "HEAD"):
-        sent = _form_csrf(request)
-        if not sent or not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
-            raise Forbidden("the form's csrf_token is missing or stale", code="stale_form")
+    check_csrf(request, session.token)
     return session
 
 

@@ -222,7 +222,7 @@ class LocalStack:
         # Links in messages and the menu open the pages on this API, so a developer can click through.
         env.setdefault("H5_BASE_URL", os.environ.get("H5_BASE_URL") or f"http://127.0.0.1:{self.port}")
         os.environ.update(env)
-        self.recorded = [*env, "WECHAT_API_BASE", "WECHAT_OAUTH_BASE"]
+        self.recorded = [*env, "WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "WECHAT_MP_BASE"]
         self.moto = start_embedded_aws(self.moto_port, os.environ["RESOURCE_PREFIX"])
 
         if not os.environ.get("WECHAT_API_BASE"):
@@ -244,6 +244,7 @@ class LocalStack:
                 raise PortTaken("SANDBOX_PORT", port) from None
             os.environ["WECHAT_API_BASE"] = self.sandbox.url
             os.environ.setdefault("WECHAT_OAUTH_BASE", self.sandbox.url)  # its sign-in page
+            os.environ.setdefault("WECHAT_MP_BASE", self.sandbox.url)  # its QR code images
 
         app = load_app(self.app_spec)
         self._serve_http(app)

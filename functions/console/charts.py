@@ -1,0 +1,182 @@
+"""Charts drawn on the server as inline SVG: no script, no charting library, any zoom, and
+printable. Each has a title, labelled axes and a legend; the page puts a table of the exact
+numbers beside it. Text goes through markupsafe's escape (store names are free text).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup, escape
+
+# Colour per funnel step / series, the same on every chart so a reader learns them once.
+COLOURS = {
+    "scans": "#10aeff",
+    "new_followers": "#07c160",
+    "bookings": "#fa9d3b",
+    "redemptions": "#8c61d8",
+    "unsubscribes": "#fa5151",
+}
+FONT = 'font-family="inherit"'
+
+
+def _nice_max(value: float) -> int:
+    """A round axis maximum >= value: 1, 2, 5 x 10^n."""
+    if value <= 4:
+        return 4
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if m * step * 4 >= value:
+                return m * step * 4
+        step *= 10
+
+
+def funnel(title: str, steps: list[tuple[str, str, int]]) -> Markup:
+    """Horizontal bars, widest first: (key, label, value) per step, each with its count and
+    its share of the step before."""
+    width, left, right, bar_h, gap, top = 560, 96, 110, 30, 12, 34
+    height = top + len(steps) * (bar_h + gap) + 4
+    most = max((v for _, _, v in steps), default=0) or 1
+    room = width - left - right
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="18" font-size="15" font-weight="700" {FONT}>{escape(title)}</text>',
+    ]
+    previous = None
+    for i, (key, label, value) in enumerate(steps):
+        y = top + i * (bar_h + gap)
+        w = max(2.0, room * value / most) if value else 2.0
+        x = left + (room - w) / 2
+        share = ""
+        if previous is not None:
+            share = f"{(100 * value / previous):.0f}%" if previous else "–"
+        parts += [
+            f'<text x="{left - 8}" y="{y + bar_h / 2 + 5}" font-size="13" text-anchor="end" {FONT}>'
+            f"{escape(label)}</text>",
+            f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{COLOURS.get(key, "#999")}"/>',
+            f'<text x="{width - right + 8}" y="{y + bar_h / 2 + 5}" font-size="13" font-weight="700" {FONT}>'
+            f"{value}</text>",
+        ]
+        if share:
+            parts.append(
+                f'<text x="{width - right + 50}" y="{y + bar_h / 2 + 5}" font-size="12" fill="#666" {FONT}>'
+                f"转化 {share}</text>"
+            )
+        previous = value
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def lines(title: str, days: list[str], series: list[tuple[str, str, list[int]]]) -> Markup:
+    """Daily lines: x = business days (MM-DD), y = count; (key, label, values) per series."""
+    width, height = 640, 280
+    left, right, top, bottom = 44, 16, 54, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    most = _nice_max(max((v for _, _, values in series for v in values), default=0))
+    n = max(1, len(days) - 1)
+
+    def x_of(i: int) -> float:
+        return left + plot_w * i / n if len(days) > 1 else left + plot_w / 2
+
+    def y_of(v: float) -> float:
+        return top + plot_h - plot_h * v / most
+
+    parts: list[str] = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="18" font-size="15" font-weight="700" {FONT}>{escape(title)}</text>',
+    ]
+    # legend
+    x = left
+    for key, label, _ in series:
+        parts.append(
+            f'<rect x="{x}" y="30" width="12" height="12" rx="2" fill="{COLOURS.get(key, "#999")}"/>'
+        )
+        parts.append(f'<text x="{x + 16}" y="40" font-size="12" {FONT}>{escape(label)}</text>')
+        x += 28 + 13 * len(label)
+    # y axis: gridlines at quarters, labelled
+    for q in range(5):
+        value = most * q / 4
+        y = y_of(value)
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e5e5"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#666" {FONT}>'
+            f"{value:g}</text>"
+        )
+    parts.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#999"/>'
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="#999"/>'
+    )
+    # x axis: at most ~8 date labels
+    every = max(1, (len(days) + 7) // 8)
+    for i, day in enumerate(days):
+        if i % every == 0 or i == len(days) - 1:
+            parts.append(
+                f'<text x="{x_of(i):.1f}" y="{top + plot_h + 16}" font-size="11" text-anchor="middle" '
+                f'fill="#666" {FONT}>{escape(day[5:])}</text>'
+            )
+    parts.append(
+        f'<text x="{left + plot_w / 2}" y="{height - 4}" font-size="11" text-anchor="middle" fill="#666" {FONT}>'
+        "日期</text>"
+        f'<text x="12" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" fill="#666" '
+        f'transform="rotate(-90 12 {top + plot_h / 2})" {FONT}>人数 / 次数</text>'
+    )
+    for key, label, values in series:
+        colour = COLOURS.get(key, "#999")
+        points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(values))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{points}">'
+            f"<title>{escape(label)}</title></polyline>"
+        )
+        for i, v in enumerate(values):
+            if v:
+                parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, str]]) -> Markup:
+    """Grouped horizontal bars: one group per row (a staff member), one bar per key."""
+    width, left, right, bar_h, top = 560, 150, 50, 12, 48
+    group_h = bar_h * len(keys) + 10
+    height = top + max(1, len(rows)) * group_h + 4
+    most = max((values.get(k, 0) for _, values in rows for k, _ in keys), default=0) or 1
+    room = width - left - right
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="18" font-size="15" font-weight="700" {FONT}>{escape(title)}</text>',
+    ]
+    x = left
+    for key, label in keys:
+        parts.append(
+            f'<rect x="{x}" y="28" width="12" height="12" rx="2" fill="{COLOURS.get(key, "#999")}"/>'
+        )
+        parts.append(f'<text x="{x + 16}" y="38" font-size="12" {FONT}>{escape(label)}</text>')
+        x += 28 + 13 * len(label)
+    if not rows:
+        parts.append(
+            f'<text x="{left}" y="{top + 12}" font-size="12" fill="#666" {FONT}>这段时间还没有数据</text>'
+        )
+    for g, (name, values) in enumerate(rows):
+        y0 = top + g * group_h
+        parts.append(
+            f'<text x="{left - 8}" y="{y0 + group_h / 2}" font-size="12" text-anchor="end" {FONT}>'
+            f"{escape(name[:14])}</text>"
+        )
+        for b, (key, _) in enumerate(keys):
+            value = values.get(key, 0)
+            w = max(1.0, room * value / most)
+            y = y0 + b * bar_h
+            parts.append(
+                f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h - 2}" fill="{COLOURS.get(key, "#999")}"/>'
+                f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 3}" font-size="11" {FONT}>{value}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+
+
+def as_context(**charts: Any) -> dict[str, Any]:
+    return charts
