@@ -468,7 +468,9 @@ def _role(
         for queue in redrive:
             rid_of = index["queues"].get(queue)
             if rid_of not in sources:
-                raise TemplateError(f"infra/access.yaml: {name} redrives {queue!r}, which is no dead-letter queue")
+                raise TemplateError(
+                    f"infra/access.yaml: {name} redrives {queue!r}, which is no dead-letter queue"
+                )
             dlq_rids.append(rid_of)
         statements.append(
             {

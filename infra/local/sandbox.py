@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 import logging
 import re
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse, urlsplit, urlunsplit
+
+import segno
 
 TOKEN_TTL_S = 7200
 OLD_TOKEN_GRACE_S = 300
@@ -221,6 +224,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return self._control(method, path, query, body)
         if path == "/connect/oauth2/authorize" and method == "GET":
             return self.authorize(query)
+        if path == "/cgi-bin/showqrcode" and method == "GET":
+            return self.showqrcode(query)
         if path == "/sandbox/sign-out" and method == "GET":
             return self._page(200, "<h1>已退出</h1><p>下次打开页面时会再询问您是哪位顾客。</p>", forget=True)
         api = path.lstrip("/")
@@ -391,6 +396,24 @@ class SandboxHandler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.qrcodes.append({**body, **result})
         return self._send(result)
+
+    def showqrcode(self, query: dict) -> None:
+        """`mp.weixin.qq.com/cgi-bin/showqrcode?ticket=`: the code's picture, a PNG of the URL
+        `qrcode/create` answered with (what a phone scanning it reads), like WeChat's own."""
+        ticket = query.get("ticket", "")
+        with self.state.lock:
+            found = next((q for q in self.state.qrcodes if q.get("ticket") == ticket), None)
+        if found is None:
+            return self._send({"errcode": 40001, "errmsg": "invalid ticket"}, 404)
+        out = io.BytesIO()
+        segno.make(found["url"], error="m", micro=False).save(out, kind="png", scale=10, border=2)
+        data = out.getvalue()
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "max-age=86400")
+        self.end_headers()
+        self.wfile.write(data)
 
     def oauth(self, query: dict, body: dict) -> None:
         error = self._check_app(query.get("appid"), query.get("secret"))

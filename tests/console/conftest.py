@@ -117,3 +117,22 @@ def admin(client: Any, admin_headers: dict[str, str]) -> Browser:
     username = put_operator(client, admin_headers)
     assert device.login(username).status == 303
     return device
+
+
+@pytest.fixture
+def area(aws: str) -> Callable[..., tuple[str, list[str]]]:
+    """`area(name, capacity)`: a fresh named area with two windows in three days; (area, slot ids)."""
+    from datetime import timedelta
+
+    from functions.bookings import areas, slots
+    from functions.core import clock
+
+    def make(name: str = "静安区", capacity: int = 3) -> tuple[str, list[str]]:
+        area_id = uid("area")
+        areas.put_area(area_id, name)
+        day = (clock.business_date() + timedelta(days=3)).isoformat()
+        keys = [slots.SlotKey(area_id, day, w) for w in ("09:00-12:00", "13:00-17:00")]
+        slots.define_slots(keys, [capacity] * len(keys))
+        return area_id, [k.slot_id for k in keys]
+
+    return make
