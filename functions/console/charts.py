@@ -5,9 +5,8 @@ numbers beside it. Text goes through markupsafe's escape (store names are free t
 
 from __future__ import annotations
 
+import html
 from typing import Any
-
-from markupsafe import Markup, escape
 
 # Colour per funnel step / series, the same on every chart so a reader learns them once.
 COLOURS = {
@@ -18,6 +17,16 @@ COLOURS = {
     "unsubscribes": "#fa5151",
 }
 FONT = 'font-family="inherit"'
+
+
+def escape(text: str) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _drawing(parts: list[str]) -> Any:
+    from markupsafe import Markup  # lazily: see the module's docstring
+
+    return Markup("".join(parts))  # noqa: S704 - every text in a drawing is escaped
 
 
 def _nice_max(value: float) -> int:
@@ -32,7 +41,7 @@ def _nice_max(value: float) -> int:
         step *= 10
 
 
-def funnel(title: str, steps: list[tuple[str, str, int]]) -> Markup:
+def funnel(title: str, steps: list[tuple[str, str, int]]) -> Any:
     """Horizontal bars, widest first: (key, label, value) per step, each with its count and
     its share of the step before."""
     width, left, right, bar_h, gap, top = 560, 96, 110, 30, 12, 34
@@ -66,10 +75,10 @@ def funnel(title: str, steps: list[tuple[str, str, int]]) -> Markup:
             )
         previous = value
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+    return _drawing(parts)
 
 
-def lines(title: str, days: list[str], series: list[tuple[str, str, list[int]]]) -> Markup:
+def lines(title: str, days: list[str], series: list[tuple[str, str, list[int]]]) -> Any:
     """Daily lines: x = business days (MM-DD), y = count; (key, label, values) per series."""
     width, height = 640, 280
     left, right, top, bottom = 44, 16, 54, 40
@@ -134,10 +143,10 @@ def lines(title: str, days: list[str], series: list[tuple[str, str, list[int]]])
             if v:
                 parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}"/>')
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+    return _drawing(parts)
 
 
-def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, str]]) -> Markup:
+def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, str]]) -> Any:
     """Grouped horizontal bars: one group per row (a staff member), one bar per key."""
     width, left, right, bar_h, top = 560, 150, 50, 12, 48
     group_h = bar_h * len(keys) + 10
@@ -175,8 +184,4 @@ def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[st
                 f'<text x="{left + w + 4:.1f}" y="{y + bar_h - 3}" font-size="11" {FONT}>{value}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
-
-
-def as_context(**charts: Any) -> dict[str, Any]:
-    return charts
+    return _drawing(parts)

@@ -67,9 +67,15 @@ ERROR_TEXT = {
     "qrcode_not_found": ("没有这个二维码", "请从门店页选择二维码。"),
     "campaign_not_found": ("没有这个活动", "请从活动列表选择。"),
     "wechat_error": ("微信暂时没有响应", "二维码没有生成，请稍后再试。"),
-    "invalid_staff_id": ("员工编号有误", "员工编号最多 64 个字符，只能用英文字母、数字和 . _ : -，例如 zhang-san。"),
+    "invalid_staff_id": (
+        "员工编号有误",
+        "员工编号最多 64 个字符，只能用英文字母、数字和 . _ : -，例如 zhang-san。",
+    ),
     "invalid_staff_name": ("员工姓名有误", "姓名最多 32 个字。"),
-    "invalid_openids": ("顾客 openid 有误", "每行一个 openid（英文字母、数字、_ 和 -），最多 500 个；有一个不对就都不会发放。"),
+    "invalid_openids": (
+        "顾客 openid 有误",
+        "每行一个 openid（英文字母、数字、_ 和 -），最多 500 个；有一个不对就都不会发放。",
+    ),
     "invalid_range": ("日期范围有误", "开始日期不能晚于结束日期，最多 92 天。"),
 }
 STATUS_TEXT = {
@@ -145,7 +151,7 @@ class CsrfForm(msgspec.Struct, forbid_unknown_fields=False):
 
 class QrForm(msgspec.Struct, forbid_unknown_fields=False):
     csrf_token: CsrfToken
-    staff_id: Annotated[str, Meta(max_length=64)] = ""  # empty: the store's own code
+    staff: Annotated[str, Meta(max_length=64)] = ""  # a staff id; empty: the store's own code
     staff_name: Annotated[str, Meta(max_length=32)] = ""
     permanent: Literal["on", ""] = ""
 
@@ -272,7 +278,7 @@ def store_page(caller: Caller, store_id: str, query: RangeQuery) -> Response:
 def create_qrcode(caller: Caller, store_id: str, form: QrForm) -> Response:
     """Create a QR code for the store or one of its staff (and name the staff member)."""
     caller.require_store(store_id)
-    staff_id = check(form.staff_id.strip(), StaffId, "staff_id") if form.staff_id.strip() else None
+    staff_id = check(form.staff.strip(), StaffId, "staff_id") if form.staff.strip() else None
     name = form.staff_name.strip()
     if staff_id and name:
         check(name, DisplayName, "staff_name")

@@ -178,7 +178,7 @@ def test_a_form_without_its_csrf_token_changes_nothing(client, admin_headers, ad
     store_id = put_store(client, admin_headers)
     before = len(sandbox.state.qrcodes)
     for token in ["", "forged", Browser(client).cookies.get("x", "x")]:
-        answer = admin.post(f"/console/stores/{store_id}/qrcodes", {"csrf_token": token, "staff_id": "a"})
+        answer = admin.post(f"/console/stores/{store_id}/qrcodes", {"csrf_token": token, "staff": "a"})
         assert answer.status == 403 and "页面已过期" in answer.text
     assert len(sandbox.state.qrcodes) == before
     assert not [e for e in audit.recent(days=1) if e.store_id == store_id]
@@ -242,7 +242,7 @@ def test_creating_a_qr_code_names_the_staff_member_and_its_card_prints_on_a6(
     made = admin.submit(
         f"/console/stores/{store_id}",
         f"/console/stores/{store_id}/qrcodes",
-        {"staff_id": "zhao-liu", "staff_name": "赵六", "permanent": "on"},
+        {"staff": "zhao-liu", "staff_name": "赵六", "permanent": "on"},
     )
     assert made.status == 303 and made.path().startswith(f"/console/stores/{store_id}/card?scene=")
     card = admin.get(made.path())
@@ -359,7 +359,7 @@ def test_every_action_is_audited_with_who_and_when_and_admins_see_it(client, adm
     device.submit(
         f"/console/stores/{store_id}",
         f"/console/stores/{store_id}/qrcodes",
-        {"staff_id": "", "staff_name": ""},
+        {"staff": "", "staff_name": ""},
     )
     (entry,) = [e for e in audit.recent(days=1) if e.store_id == store_id]
     assert (entry.who, entry.role, entry.action, entry.target) == (

@@ -24,8 +24,8 @@ CASES = {
         (f"/console/stores/{OTHER}", None, 403),
     ],
     ("POST", "/console/stores/{store_id}/qrcodes"): [
-        (f"/console/stores/{OWN}/qrcodes", {"staff_id": "mine"}, 303),
-        (f"/console/stores/{OTHER}/qrcodes", {"staff_id": "theirs"}, 403),
+        (f"/console/stores/{OWN}/qrcodes", {"staff": "mine"}, 303),
+        (f"/console/stores/{OTHER}/qrcodes", {"staff": "theirs"}, 403),
     ],
     ("GET", "/console/stores/{store_id}/card"): [
         (f"/console/stores/{OWN}/card?scene={{own_scene}}", None, 200),

@@ -102,10 +102,10 @@ def test_teardown_keeps_the_tables_unless_told_to_delete_data(aws, monkeypatch):
     stage = f"td{uuid.uuid4().hex[:6]}"
     prefix = f"wx-{stage}"
     provision(aws, prefix, stack_name=deploy.stack_name(stage))
-    assert len(_tables(aws, prefix)) == 8
+    assert len(_tables(aws, prefix)) == 10
     # When torn down without --delete-data, the tables stay
     assert teardown.main([stage]) == 0
-    assert len(_tables(aws, prefix)) == 8
+    assert len(_tables(aws, prefix)) == 10
     # When torn down with --delete-data --yes, stack and tables are gone
     assert teardown.main([stage, "--delete-data", "--yes"]) == 0
     assert _tables(aws, prefix) == set()
