@@ -6,8 +6,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FN ?=
 EVENT ?=
+NAME ?=
+PASSWORD ?=
+ROLE ?= admin
+STORE ?=
 
-.PHONY: run test lint format invoke demo install browser clean
+.PHONY: run test lint format invoke demo operator install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +51,11 @@ invoke: $(STAMP)
 
 demo: $(STAMP)
 	@$(BIN)/python -m infra.local.demo
+
+# An ops console account on the running stack: make operator NAME=boss PASSWORD='12+ characters'
+# (ROLE=store STORE=<store id> for a store's account). The password reaches it in the environment.
+operator: $(STAMP)
+	@$(BIN)/python -m infra.local.operator "$$NAME" --role "$(ROLE)" --store "$(STORE)"
 
 clean:
 	rm -rf $(VENV) build .run
