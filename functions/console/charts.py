@@ -132,23 +132,24 @@ def lines(title: str, days: list[str], series: list[tuple[str, str, list[int]]])
         f'<text x="12" y="{top + plot_h / 2}" font-size="11" text-anchor="middle" fill="#666" '
         f'transform="rotate(-90 12 {top + plot_h / 2})" {FONT}>人数 / 次数</text>'
     )
-    for key, label, values in series:
+    # Each line thinner than the one before it, so that lines with the same numbers (a day
+    # when every scan became a follower, a booking, a redemption) show as stacked stripes.
+    for order, (key, label, values) in enumerate(series):
         colour = COLOURS.get(key, "#999")
         points = " ".join(f"{x_of(i):.1f},{y_of(v):.1f}" for i, v in enumerate(values))
+        stroke = max(1.5, 8 - 1.6 * order)
         parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2.5" points="{points}">'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="{stroke:.1f}" stroke-linejoin="round" '
+            f'points="{points}">'
             f"<title>{escape(label)}</title></polyline>"
         )
-        for i, v in enumerate(values):
-            if v:
-                parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="3" fill="{colour}"/>')
     parts.append("</svg>")
     return _drawing(parts)
 
 
 def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[str, str]]) -> Any:
     """Grouped horizontal bars: one group per row (a staff member), one bar per key."""
-    width, left, right, bar_h, top = 560, 150, 50, 12, 48
+    width, left, right, bar_h, top = 600, 210, 50, 12, 48
     group_h = bar_h * len(keys) + 10
     height = top + max(1, len(rows)) * group_h + 4
     most = max((values.get(k, 0) for _, values in rows for k, _ in keys), default=0) or 1
@@ -173,7 +174,7 @@ def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[st
         y0 = top + g * group_h
         parts.append(
             f'<text x="{left - 8}" y="{y0 + group_h / 2}" font-size="12" text-anchor="end" {FONT}>'
-            f"{escape(name[:14])}</text>"
+            f"{escape(name if len(name) <= 20 else name[:19] + '…')}</text>"
         )
         for b, (key, _) in enumerate(keys):
             value = values.get(key, 0)

@@ -96,6 +96,7 @@ def render(template: str, caller: Caller | None, status: int = 200, **context: A
         status=status,
         csrf_token=caller.csrf_token if caller else "",
         operator=caller.operator if caller else None,
+        when=views.when,
         **context,
     )
 
@@ -206,8 +207,19 @@ class DayQuery(msgspec.Struct, forbid_unknown_fields=False):
     date: date | None = None
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def _day(day: date | None, name: str) -> date | None:
+    """A day the console can count from (its pages add and subtract weeks from it)."""
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(f"{name} must be between {FIRST_DAY} and {LAST_DAY}", code="invalid_range")
+    return day
+
+
 def _range(query: RangeQuery) -> tuple[date, date]:
-    end = query.to or clock.business_date()
+    _day(query.from_, "from")
+    end = _day(query.to, "to") or clock.business_date()
     start = query.from_ or end - timedelta(days=13)
     if start > end or (end - start).days >= MAX_RANGE_DAYS:
         raise InvalidInput(f"the range is 1 to {MAX_RANGE_DAYS} days, from before to", code="invalid_range")
@@ -325,7 +337,7 @@ def store_data(caller: Caller, store_id: str, query: RangeQuery) -> Response:
 def slots_page(caller: Caller, query: SlotsQuery) -> Response:
     """A calendar of an area's windows: capacity, booked and remaining, each editable."""
     caller.require_admin()
-    start = query.from_ or clock.business_date()
+    start = _day(query.from_, "from") or clock.business_date()
     return render(
         "console/slots.html", caller, nav="slots", done=query.done, **views.slots(query.area, start)
     )
@@ -457,7 +469,7 @@ def redrive_queue(caller: Caller, form: RedriveForm) -> Response:
 def reminders_page(caller: Caller, query: DayQuery) -> Response:
     """Reminder runs per day: due, sent, skipped by reason, pending."""
     caller.require_admin()
-    last = query.date or clock.business_date()
+    last = _day(query.date, "date") or clock.business_date()
     runs = [run_stats(last - timedelta(days=n)) for n in range(14)]
     return render("console/reminders.html", caller, nav="reminders", runs=runs)
 

@@ -10,6 +10,7 @@ from typing import Any
 from functions.bookings import areas
 from functions.bookings.slots import list_slots
 from functions.console import charts
+from functions.core import clock
 from functions.core.errors import NotFound
 from functions.coupons import campaigns as coupon_campaigns
 from functions.notifications.kinds import KINDS
@@ -21,6 +22,11 @@ LINES = (*FUNNEL, ("unsubscribes", "取消关注"))
 STAFF_KEYS = [("new_followers", "新关注"), ("bookings", "带来的预约")]
 SLOT_DAYS = 14
 OUTCOMES = ("sent", "delivered", "retrying", "deferred", "skipped", "failed")
+
+
+def when(at: str) -> str:
+    """A stored UTC time as the business's local time, as people read it."""
+    return clock.parse_iso(at).astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _sum(days: list[dict[str, Any]]) -> dict[str, int]:

@@ -18,7 +18,7 @@ def test_every_dead_letter_queue_of_the_data_template_is_listed_with_its_source_
     index = _data_index(data)
     by_rid = {rid: name for name, rid in index["queues"].items()}
     expected = {by_rid[dlq_rid]: by_rid[source_rid] for source_rid, dlq_rid in index["dlqs"].items()}
-    assert deadletters.DEAD_LETTERS == expected
+    assert expected == deadletters.DEAD_LETTERS
     api = yaml.safe_load(ACCESS_FILE.read_text())["functions"]["api_handler"]
     assert set(api["redrive"]) == set(expected)
 
@@ -38,7 +38,9 @@ def test_a_redrive_moves_at_most_its_limit_and_keeps_the_rest(aws):
     assert deadletters.depth("order-events-dlq") == 15
     assert deadletters.redrive("order-events-dlq", limit=10) == 10
     assert deadletters.depth("order-events-dlq") == 5
-    moved = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    moved = sqs.receive_message(QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"])[
+        "Messages"
+    ]
     assert moved[0]["MessageAttributes"]["kind"]["StringValue"] == "test"
     assert deadletters.redrive("order-events-dlq") == 5 and deadletters.depth("order-events-dlq") == 0
     _empty(sqs, source)
