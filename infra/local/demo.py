@@ -338,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     pages = f"{journey.api}/h5/bookings"
     print(f"\nThe customer's pages: {pages} (sign in as {journey.openid} on the sandbox's page)")
+    print(
+        f"The ops console: {journey.api}/console/ (its first account: make operator NAME=boss PASSWORD='a long password')"
+    )
     print(f"The whole journey works: {len(STEPS)} steps.")
     return 0
 

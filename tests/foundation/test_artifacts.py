@@ -57,6 +57,8 @@ def test_built_artifacts_import_every_handler_alone(tmp_path):
         "functions/web/static/app.css",
         "functions/web/templates/base.html",
         "functions/h5/templates/book.html",
+        "functions/web/static/console.css",
+        "functions/console/templates/console/overview.html",
     ):
         assert (target / page_file).is_file(), page_file
     layer = out / "layer.zip"  # infra/layer.py: the dependencies, built for Lambda
