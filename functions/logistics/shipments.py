@@ -29,7 +29,6 @@ from typing import Any
 from pynamodb.exceptions import PutError, UpdateError
 
 from functions.core import clock, links, queues, txn
-from functions.core.config import get_settings
 from functions.core.errors import Unavailable
 from functions.core.models import condition_failed
 from functions.logistics import status as machine
