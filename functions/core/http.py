@@ -146,6 +146,23 @@ def check(value: Any, kind: Any, name: str) -> Any:
         raise invalid(error, name) from None
 
 
+def refuse_lone_surrogates(request: Request, path_params: dict[str, Any]) -> None:
+    """400 for a header, query or path value that is not Unicode text (a lone surrogate such as
+    "\\ud800" cannot be encoded, stored, signed or logged)."""
+    for where, values in (
+        ("header", (request.headers or {}).items()),
+        ("query", (request.query_params or {}).items()),
+        ("path", path_params.items()),
+    ):
+        for name, value in values:
+            try:
+                f"{name}{value}".encode()
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    f"the {where} value {name!r} is not valid text", code="invalid_encoding"
+                ) from None
+
+
 def header(request: Request, name: str) -> str | None:
     return request.headers.get(name.lower()) if request.headers else None
 
@@ -205,6 +222,7 @@ class Blueprint(chalice.Blueprint):
             def handle(**params: Any) -> Any:
                 request = self.current_request
                 try:
+                    refuse_lone_surrogates(request, params)
                     if auth == "admin":
                         require_admin(request)
                     elif auth == "customer":
