@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from functions.core.errors import AppError
-from tests.bookings.conftest import uid
+from tests.bookings.conftest import record_order
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("patient_dynamodb")]
 
@@ -24,7 +24,9 @@ def book(openid: str, slot_id: str, order_id: str | None = None) -> str:
 
     response, _ = domain.book(
         openid,
-        domain.BookingRequest(slot_id, order_id or uid("order"), "杭州市西湖区文三路1号", "13800138000"),
+        domain.BookingRequest(
+            slot_id, order_id or record_order(openid), "杭州市西湖区文三路1号", "13800138000"
+        ),
     )
     return response["booking_id"]
 
