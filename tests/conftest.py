@@ -105,6 +105,26 @@ def client(aws: str, _sandbox_server: Any) -> Iterator[Any]:
         yield test_client
 
 
+@pytest.fixture(scope="session")
+def http_api(aws: str, _sandbox_server: Any) -> Iterator[str]:
+    """The app served over HTTP in this process, by the request handler `make run` uses (against
+    the embedded AWS and the sandbox); yields its base URL."""
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    from app import app
+    from infra.local.http_api import ApiRequestHandler
+    from infra.local.stack import free_port
+
+    config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    port = free_port()
+    server = create_local_server(app, config, "127.0.0.1", port)
+    server.server.RequestHandlerClass = ApiRequestHandler.bound(app, config)
+    threading.Thread(target=server.server.serve_forever, name="http-api", daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}

@@ -17,7 +17,7 @@ from pynamodb.exceptions import PynamoDBException
 from functions.callback import crypto, domain
 from functions.callback.message import InvalidMessage, Message
 from functions.callback.xmlmsg import XmlRefused, parse, text_reply
-from functions.core import clock, deadline, signing, txn
+from functions.core import clock, deadline, txn
 from functions.core.config import Settings, get_settings
 from functions.core.errors import Forbidden, InvalidInput, Unavailable
 from functions.core.http import Blueprint
@@ -55,7 +55,7 @@ class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
 
 def _check_fresh(timestamp: str, settings: Settings) -> None:
     window = settings.wechat_replay_window_s
-    sent_at = signing.unix_seconds(timestamp)
+    sent_at = clock.unix_seconds(timestamp)
     if sent_at is None:
         raise Forbidden("timestamp must be unix seconds", code="invalid_timestamp")
     if window and abs(clock.now_ts() - sent_at) > window:

@@ -45,6 +45,8 @@ T = TypeVar("T")
 Auth = Literal["admin", "customer"] | Callable[[Request], Any] | None
 
 MAX_JSON_BYTES = 64 * 1024
+# What a request for a route we do not have gets, locally and from API Gateway (infra/template.py).
+NO_SUCH_ROUTE = {"error": "not_found", "message": "no such route"}
 
 # The one mapping from domain errors to HTTP statuses (CONTRACT §1: shape 400, rules 422).
 STATUS: dict[type[AppError], int] = {
@@ -125,6 +127,8 @@ def decode_json(raw: bytes, kind: type[T]) -> T:
         raise invalid(error) from None
     except msgspec.DecodeError:
         raise InvalidInput("body is not valid JSON", code="invalid_json") from None
+    except RecursionError:  # msgspec's own limit on nesting, deeper than any request of ours
+        raise InvalidInput("body is nested too deep", code="invalid_json") from None
 
 
 def read_body(request: Request, kind: type[T]) -> T:

@@ -34,7 +34,7 @@ def verify_token(token: str) -> str:
     payload = f"{openid_b64}.{expires}"
     if not payload.isascii() or not signing.matches(_sign(payload), signature):
         raise Unauthenticated("session token signature is invalid", code="invalid_token")
-    expires_ts = signing.unix_seconds(expires)
+    expires_ts = clock.unix_seconds(expires)
     if expires_ts is None or expires_ts < clock.now_ts():
         raise Unauthenticated("session token has expired", code="token_expired")
     padded = openid_b64 + "=" * (-len(openid_b64) % 4)

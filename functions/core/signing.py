@@ -1,14 +1,12 @@
-"""Reading what a signed caller sends in its headers, whatever characters it sends.
+"""Comparing a signature a caller sent, whatever characters it sent.
 
-A header or query value is any text: `hmac.compare_digest` raises TypeError on non-ASCII `str`,
-and `"²".isdigit()` is true while `int("²")` raises. These two helpers never raise.
+A header or query value is any text, and `hmac.compare_digest` raises TypeError on non-ASCII
+`str`. Its timestamp is read with functions.core.clock.unix_seconds.
 """
 
 from __future__ import annotations
 
 import hmac
-
-MAX_TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
 
 
 def matches(expected: str, supplied: str | None) -> bool:
@@ -16,10 +14,3 @@ def matches(expected: str, supplied: str | None) -> bool:
     if supplied is None:
         return False
     return hmac.compare_digest(expected.encode(), supplied.encode("utf-8", "surrogatepass"))
-
-
-def unix_seconds(text: str | None) -> int | None:
-    """`text` as unix seconds if it is 1-12 ASCII digits, else None."""
-    if not text or len(text) > MAX_TIMESTAMP_DIGITS or not (text.isascii() and text.isdigit()):
-        return None
-    return int(text)

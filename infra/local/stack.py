@@ -271,7 +271,7 @@ class LocalStack:
         from chalice.cli.factory import CLIFactory
         from chalice.local import create_local_server
 
-        from infra.local.http_log import LoggingRequestHandler
+        from infra.local.http_api import ApiRequestHandler
 
         config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
         # create_local_server makes current_request thread-local, which concurrent requests need.
@@ -279,7 +279,7 @@ class LocalStack:
             http = create_local_server(app, config, "127.0.0.1", self.port)
         except OSError:
             raise PortTaken("PORT", self.port) from None
-        http.server.RequestHandlerClass = LoggingRequestHandler.bound(app, config)
+        http.server.RequestHandlerClass = ApiRequestHandler.bound(app, config)
         threading.Thread(target=http.server.serve_forever, name="http", daemon=True).start()
         self.http = http  # only now: shutdown() would wait forever for a server never served
 
