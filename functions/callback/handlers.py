@@ -41,6 +41,31 @@ CONTENT_TYPES = [
 ]
 
 
+TEXT = {"schema": {"type": "string"}}
+# The XML body and the text or XML answers, which the declarations cannot say (CONTRACT §2).
+MESSAGE_DOCUMENT = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/xml": {
+                "schema": {
+                    "type": "string",
+                    "maxLength": MAX_BODY_BYTES,
+                    "description": "WeChat's message XML; in safe mode <xml><ToUserName/><Encrypt/></xml>",
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "`success`, or a reply message (sealed with AES in safe mode)",
+            "content": {"text/plain": TEXT, "application/xml": TEXT},
+        }
+    },
+}
+VERIFY_DOCUMENT = {"responses": {"200": {"description": "`echostr`", "content": {"text/plain": TEXT}}}}
+
+
 class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
     """WeChat's query parameters. All optional strings: what is missing or wrong fails the
     signature or replay checks (403), as WeChat's protocol has it, never a 400."""
@@ -76,7 +101,7 @@ def _parse(body: bytes | str) -> dict:
         raise InvalidInput(str(error), code="invalid_xml") from None
 
 
-@blueprint.route("/wechat/callback", methods=["GET"], query=CallbackQuery)
+@blueprint.route("/wechat/callback", methods=["GET"], query=CallbackQuery, document=VERIFY_DOCUMENT)
 def verify_server(query: CallbackQuery) -> Response:
     """WeChat's server verification: echo `echostr` when the signature is ours."""
     settings = get_settings()
@@ -85,7 +110,13 @@ def verify_server(query: CallbackQuery) -> Response:
     return Response(body=query.echostr, headers={"Content-Type": "text/plain"})
 
 
-@blueprint.route("/wechat/callback", methods=["POST"], content_types=CONTENT_TYPES, query=CallbackQuery)
+@blueprint.route(
+    "/wechat/callback",
+    methods=["POST"],
+    content_types=CONTENT_TYPES,
+    query=CallbackQuery,
+    document=MESSAGE_DOCUMENT,
+)
 def receive(query: CallbackQuery) -> Response:
     """A message or event from WeChat: verified, handled once, answered within the deadline."""
     request = blueprint.current_request

@@ -200,6 +200,9 @@ class RouteSpec:
     body: Any = None
     query: Any = None
     path_types: dict[str, Any] = field(default_factory=dict)
+    # What the declarations cannot say, as OpenAPI operation fields: a body the view reads itself
+    # (a form, XML), answers in another shape than ours, headers a signed caller sends.
+    document: dict[str, Any] = field(default_factory=dict)
 
 
 ROUTES: list[RouteSpec] = []
@@ -216,6 +219,7 @@ class Blueprint(chalice.Blueprint):
         body: Any = None,
         query: Any = None,
         path_types: dict[str, Any] | None = None,
+        document: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         register = super().route(path, **kwargs)
@@ -245,7 +249,7 @@ class Blueprint(chalice.Blueprint):
 
             summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
             methods = tuple(kwargs.get("methods", ["GET"]))
-            ROUTES.append(RouteSpec(path, methods, summary, auth, body, query, path_types))
+            ROUTES.append(RouteSpec(path, methods, summary, auth, body, query, path_types, document or {}))
             register(handle)
             return view
 
