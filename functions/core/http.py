@@ -13,7 +13,6 @@ status here (STATUS). The same declarations produce the OpenAPI document (functi
 from __future__ import annotations
 
 import functools
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import msgspec
 from chalice import Response
 from chalice.app import Request
 
+from functions.core import signing
 from functions.core.config import get_settings
 from functions.core.errors import (
     AppError,
@@ -172,8 +172,7 @@ def header(request: Request, name: str) -> str | None:
 
 
 def require_admin(request: Request) -> None:
-    supplied = header(request, "X-Api-Key") or ""
-    if not hmac.compare_digest(supplied.encode(), get_settings().admin_api_key.encode()):
+    if not signing.matches(get_settings().admin_api_key, header(request, "X-Api-Key") or ""):
         raise Unauthenticated("missing or wrong X-Api-Key", code="unauthorized")
 
 

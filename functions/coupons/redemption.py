@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from functions.core import clock, signing, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken, Unauthenticated
+from functions.core.fields import IDENTIFIER
 from functions.coupons import codes
 from functions.coupons.issuing import Coupon, get_coupon, to_domain
 from functions.coupons.models import CouponRow, RedemptionRow
@@ -45,7 +47,8 @@ def verify_pos_request(
     sent_at = clock.unix_seconds(timestamp)
     if sent_at is None or abs(clock.now_ts() - sent_at) > MAX_SKEW_S:
         raise Unauthenticated(f"X-Timestamp must be within {MAX_SKEW_S} s of now", code="stale_timestamp")
-    store = get_store(store_id) if len(store_id) <= 64 else None
+    # A store id is an identifier (CONTRACT §1); any other text names no store and is not looked up.
+    store = get_store(store_id) if re.fullmatch(IDENTIFIER, store_id) else None
     # The same work whether or not the store exists, so a probe learns nothing from timing.
     secret = store.pos_secret.encode() if store else b"\0" * 32
     expected = hmac.new(secret, timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
