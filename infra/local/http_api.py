@@ -29,7 +29,11 @@ class ApiRequestHandler(LoggingRequestHandler):
 
     @classmethod
     def bound(cls, app: Any, config: Any) -> Any:
-        methods = {path: set(views) for path, views in app.routes.items()}
+        # API Gateway answers a CORS preflight (OPTIONS) for a route with CORS, as Chalice does.
+        methods = {
+            path: set(views) | ({"OPTIONS"} if any(v.cors for v in views.values()) else set())
+            for path, views in app.routes.items()
+        }
         return functools.partial(
             cls, app_object=app, config=config, routes=RouteMatcher(list(app.routes)), methods=methods
         )
