@@ -22,21 +22,23 @@ from functions.core.http import NO_SUCH_ROUTE
 from infra.local.http_log import LoggingRequestHandler
 
 
-class ApiRequestHandler(LoggingRequestHandler):
-    def __init__(self, *args: Any, routes: RouteMatcher, methods: dict[str, set[str]], **kwargs: Any) -> None:
-        self._routes, self._methods = routes, methods
-        super().__init__(*args, **kwargs)
+@functools.cache
+def _routing(app: Any) -> tuple[RouteMatcher, dict[str, set[str]]]:
+    """The app's routes and each one's methods; API Gateway answers a CORS preflight (OPTIONS)
+    for a route with CORS, as Chalice does."""
+    methods = {
+        path: set(views) | ({"OPTIONS"} if any(v.cors for v in views.values()) else set())
+        for path, views in app.routes.items()
+    }
+    return RouteMatcher(list(app.routes)), methods
 
-    @classmethod
-    def bound(cls, app: Any, config: Any) -> Any:
-        # API Gateway answers a CORS preflight (OPTIONS) for a route with CORS, as Chalice does.
-        methods = {
-            path: set(views) | ({"OPTIONS"} if any(v.cors for v in views.values()) else set())
-            for path, views in app.routes.items()
-        }
-        return functools.partial(
-            cls, app_object=app, config=config, routes=RouteMatcher(list(app.routes)), methods=methods
-        )
+
+class ApiRequestHandler(LoggingRequestHandler):
+    """A drop-in handler class for chalice's LocalDevServer (and `bound`, as LoggingRequestHandler)."""
+
+    def __init__(self, *args: Any, app_object: Any, config: Any) -> None:
+        self._routes, self._methods = _routing(app_object)
+        super().__init__(*args, app_object=app_object, config=config)
 
     def _generic_handle(self) -> None:
         length = self.headers.get("content-length", "0")
