@@ -160,6 +160,24 @@ def patient_clients(aws: str) -> Iterator[None]:
     _reset_connections()
 
 
+@pytest.fixture(scope="session")
+def http_api(aws: str, _sandbox_server: Any) -> Iterator[str]:
+    """The app served over HTTP in this process, by the request handler `make run` uses (against
+    the embedded AWS and the sandbox); yields its base URL."""
+    from chalice.cli.factory import CLIFactory
+
+    from app import app
+    from infra.local import api_server
+    from infra.local.stack import free_port
+
+    config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    port = free_port()
+    server = api_server.create(app, config, "127.0.0.1", port)
+    threading.Thread(target=server.server.serve_forever, name="http-api", daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}

@@ -221,12 +221,12 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
 
 
 def _order_store(openid: str, order_id: str) -> str | None:
-    """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
-    gets the booking counted. An order not recorded (yet) can still be booked."""
+    """The order must be recorded and be the caller's (404 otherwise, revealing nothing: booking
+    ids not yet recorded would let anyone take slots for another customer's order); its store,
+    if any, gets the booking counted. Orders are never deleted nor change hands, so the check
+    needs no transaction."""
     order = get_order(order_id)
-    if order is None:
-        return None
-    if order.openid != openid:
+    if order is None or order.openid != openid:
         raise NotFound("no such order", code="order_not_found")
     return order.store_id
 

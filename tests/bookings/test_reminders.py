@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.bookings.conftest import headers, request, uid
+from tests.bookings.conftest import headers, record_order, request, uid
 from tests.races import Answer, ask
 
 
@@ -37,7 +37,8 @@ def reminder(booking_id: str, day: date) -> dict | None:
 
 
 def book(client, openid: str, slot_id: str) -> str:
-    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(request(slot_id)))
+    body = request(slot_id, record_order(openid))
+    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(body))
     assert response.status_code == 201, response.json_body
     return response.json_body["booking_id"]
 
