@@ -116,9 +116,11 @@ def _operation(
     error = {"application/json": {"schema": schema_of[id(ApiError)]}}
     responses: dict[str, Any] = {"2XX": {"description": "done"}}
     if spec.html:  # a page: its answers are HTML, a sign-in redirect or a page that says what went wrong
-        error = {"text/html": {"schema": {"type": "string"}}}
+        page = {"text/html": {"schema": {"type": "string"}}}
+        # Chalice's own refusals (415 for a body that is not a form) come as JSON in our shape.
+        error = {**page, **error}
         responses = {
-            "2XX": {"description": "the page", "content": dict(error)},
+            "2XX": {"description": "the page", "content": page},
             "3XX": {"description": "the next page, or WeChat's sign-in"},
         }
     operation: dict[str, Any] = {
