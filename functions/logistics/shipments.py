@@ -280,7 +280,9 @@ def announce(row: ShipmentRow, grace: timedelta | None = None) -> bool:
             "shipment",
             ShipmentRow(row.pk, SHIPMENT),
             [ShipmentRow.announced_position.set(position), ShipmentRow.version.add(1)],
-            condition=ShipmentRow.version == int(row.version or 0),
+            condition=ShipmentRow.version.does_not_exist()
+            if row.version is None
+            else ShipmentRow.version == int(row.version),
         )
         try:
             txn.run([mark, _message_op(row, row.announced_position)])
