@@ -314,3 +314,81 @@ def test_invoke_runs_a_stream_consumer_on_what_its_stream_holds(sqs, stream_tabl
     runtime = EventRuntime(stream_app.app, sqs, resolve)
     assert runtime.invoke("changes") == {"records": 1}
     assert seen() == [("INSERT", "p")]
+
+
+class ReshardingStreams:
+    """A dynamodbstreams client whose shard `old` closes and hands over to a child `new`, as
+    DynamoDB does every few hours (moto keeps one shard for ever)."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        class ExpiredIteratorException(Exception):
+            pass
+
+    def __init__(self) -> None:
+        self.shards = [{"ShardId": "old"}]
+        self.records = {"old": ["a", "b"], "new": []}
+        self.closed: set[str] = set()
+
+    def describe_stream(self, StreamArn, **_):  # noqa: N803 - boto3's names
+        return {"StreamDescription": {"Shards": list(self.shards)}}
+
+    def get_shard_iterator(self, StreamArn, ShardId, ShardIteratorType, **_):  # noqa: N803
+        return {"ShardIterator": f"{ShardId}:0"}
+
+    def get_records(self, ShardIterator, Limit):  # noqa: N803
+        shard, position = ShardIterator.split(":")
+        start = int(position)
+        taken = self.records[shard][start : start + Limit]
+        end = start + len(taken)
+        done = shard in self.closed and end == len(self.records[shard])
+        return {
+            "Records": [
+                {
+                    "eventID": f"{shard}-{key}",
+                    "eventName": "INSERT",
+                    "dynamodb": {
+                        "Keys": {"pk": {"S": key}},
+                        "SequenceNumber": f"{shard}-{key}",
+                        "ApproximateCreationDateTime": datetime.now(UTC),
+                        "SizeBytes": 1,
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }
+                for key in taken
+            ],
+            "NextShardIterator": None if done else f"{shard}:{end}",
+        }
+
+    def reshard(self) -> None:
+        self.closed.add("old")
+        self.shards.append({"ShardId": "new", "ParentShardId": "old"})
+
+
+class OneTable:
+    def describe_table(self, TableName):  # noqa: N803
+        return {"Table": {"LatestStreamArn": "arn:aws:dynamodb:local:1:table/t/stream/s"}}
+
+
+def test_a_new_shard_is_read_from_its_start_after_its_parent(sqs):
+    streams = ReshardingStreams()
+    stream_app.batches.clear()
+    runtime = EventRuntime(stream_app.app, sqs, lambda q: q, dynamodb=OneTable(), dynamodb_streams=streams)
+    consumer = runtime.stream_consumers["changes"]
+    # Given the parent shard was read, and DynamoDB then splits it: a child appears, and the
+    # parent gets one last record before it closes
+    assert runtime.poll_stream_once(consumer) == 2
+    streams.records["new"] = ["c"]
+    streams.records["old"].append("d")
+    streams.reshard()
+    # When the handler fails on the parent's last batch, the child waits for it
+    stream_app.failing.set()
+    assert runtime.poll_stream_once(consumer) == 0
+    assert ("INSERT", "c") not in seen()
+    # Then once it goes through, the child is read from its start: each record once, in order
+    stream_app.failing.clear()
+    assert wait_for(lambda: runtime.poll_stream_once(consumer), timeout=10)
+    while runtime.poll_stream_once(consumer):
+        pass
+    delivered = [change for batch in stream_app.batches[1:] for change in batch]  # after [a, b]
+    assert seen()[:2] == [("INSERT", "a"), ("INSERT", "b")]
+    assert delivered == [("INSERT", "d"), ("INSERT", "d"), ("INSERT", "c")]
