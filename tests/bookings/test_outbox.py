@@ -23,8 +23,27 @@ def messages(openid: str) -> list[str]:
     return [n["notification_id"] for n in reversed(customer_notifications(openid))]
 
 
+def own_order(openid: str) -> str:
+    """An order recorded for the customer (a booking is for one of their orders)."""
+    from functions.core import clock
+    from functions.orders.models import OrderRow
+
+    order_id = uid("SO")
+    OrderRow(
+        f"ORDER#{order_id}",
+        "ORDER",
+        order_id=order_id,
+        openid=openid,
+        items=[{"sku": "WASHER-1", "qty": 1, "price_cents": 299900}],
+        total_cents=299900,
+        purchased_at=clock.iso(clock.now()),
+    ).save()
+    return order_id
+
+
 def book(client, openid: str, slot_id: str, **extra: str):
-    return client.http.post("/bookings", headers=headers(openid, **extra), body=json.dumps(request(slot_id)))
+    body = json.dumps(request(slot_id, own_order(openid)))
+    return client.http.post("/bookings", headers=headers(openid, **extra), body=body)
 
 
 def test_every_stored_change_has_its_message_and_a_refused_or_repeated_one_none(client, make_slots):
@@ -85,7 +104,7 @@ def test_a_booking_made_while_sqs_is_down_is_confirmed_once_sqs_is_back(
 
     monkeypatch.setattr(queues, "send_many", refused)
     # When I book, and my retry with the same Idempotency-Key replays the answer
-    body = json.dumps(request(slot_id, "SO-OUTBOX"))
+    body = json.dumps(request(slot_id, own_order(me)))
     key = headers(me, **{"Idempotency-Key": "k-outbox-1"})
     first = client.http.post("/bookings", headers=key, body=body)
     again = client.http.post("/bookings", headers=key, body=body)
