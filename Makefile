@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 FN ?=
 EVENT ?=
 
-.PHONY: run test lint format invoke demo install clean
+.PHONY: run test lint format invoke demo install browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,8 +21,18 @@ install: $(STAMP)
 run: $(STAMP)
 	@$(BIN)/python -m infra.local.run
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q
+
+# The browser tests (tests/h5/test_browser.py) drive Debian's chromium with a CJK font, never a
+# downloaded browser: installed here when missing and we are root, else one line says how.
+BROWSER_PACKAGES := chromium fonts-wqy-zenhei
+browser:
+	@if dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing $(BROWSER_PACKAGES) for the browser tests" >&2; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	else echo "the browser tests need Debian's chromium: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -8,6 +8,7 @@ from functions.bookings.handlers import blueprint as bookings
 from functions.callback.handlers import blueprint as callback
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
+from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
 from functions.logistics.handlers import blueprint as logistics
 from functions.notifications.handlers import blueprint as notifications
@@ -29,3 +30,4 @@ app.register_blueprint(auth)
 app.register_blueprint(orders)
 app.register_blueprint(logistics)
 app.register_blueprint(reminders)
+app.register_blueprint(h5)

@@ -7,7 +7,10 @@
 4. (not with --dry-run) uploads the artifacts to S3 by content hash, as `aws cloudformation
    package` does, then creates and executes a change set on stack `wechat-retail-<stage>`
    with the stage's parameters (infra/stages.yaml) - boto3 only, no aws CLI needed;
-5. prints the API URL and the callback URL to paste into the WeChat admin console.
+5. creates the account's menu (infra/menu.json, made for the stage by infra/menu.py) on
+   WeChat, with the app secret the stage keeps in SSM; `--dry-run` prints the menu instead,
+   and `--menu-only` creates it without deploying;
+6. prints the API URL and the callback URL to paste into the WeChat admin console.
 
 `--previous` redeploys the template deployed before the current one (a rollback); the
 stack itself rolls back on its own when a deploy fails.
@@ -24,8 +27,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from functions.core.secrets import parameter_name
+from infra import menu
 from infra.checks import problems
-from infra.template import BUILD, build, stage_parameters
+from infra.template import BUILD, SECRETS_ROOT, build, stage_parameters
 
 APP = "wechat-retail"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
@@ -81,6 +86,17 @@ def summary(template: dict[str, Any], parameters: dict[str, str]) -> str:
     lines.append("resources: " + ", ".join(f"{n} {k.split('::')[-1]}" for k, n in sorted(kinds.items())))
     lines.append("parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(parameters.items())))
     return "\n".join(lines)
+
+
+def stage_menu(stage: str) -> dict[str, Any]:
+    """infra/menu.json as the stage's account gets it: view buttons open its pages."""
+    values = stage_parameters(stage)
+    return menu.render(
+        menu.load(),
+        oauth_base=values.get("WechatOauthBase", "https://open.weixin.qq.com").rstrip("/"),
+        app_id=values["WechatAppId"],
+        h5_base_url=values["H5BaseUrl"],
+    )
 
 
 # ---------------------------------------------------------------- AWS (boto3)
@@ -214,6 +230,30 @@ def _failure_events(cfn: Any, stack: str) -> str:
     )
 
 
+def create_menu(session: Any, stage: str) -> None:
+    """The stage's menu on WeChat, with the app secret from the stage's SSM parameters."""
+    values = stage_parameters(stage)
+    name = parameter_name(f"{SECRETS_ROOT}/{stage}", "WECHAT_APP_SECRET")
+    try:
+        secret = session.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except Exception as error:
+        raise SystemExit(
+            f"menu not created: cannot read {name} ({error}); run infra/put-secrets {stage}"
+        ) from None
+    try:
+        menu.create(
+            stage_menu(stage),
+            api_base=values.get("WechatApiBase", "https://api.weixin.qq.com").rstrip("/"),
+            app_id=values["WechatAppId"],
+            app_secret=secret,
+        )
+    except (menu.MenuRefused, OSError) as error:
+        raise SystemExit(
+            f"menu not created: {error}; fix it, then run infra/deploy {stage} --menu-only"
+        ) from None
+    log(f"menu created on WeChat for {values['WechatAppId']}")
+
+
 def outputs(cfn: Any, stack: str) -> dict[str, str]:
     described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
@@ -233,10 +273,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alarm-email", help="subscribe this e-mail to the stage's alarm topic")
     parser.add_argument("--previous", action="store_true", help="roll back: redeploy the previous template")
     parser.add_argument("--out", type=Path, help="build folder (default build/<stage>)")
+    parser.add_argument(
+        "--menu-only", action="store_true", help="only create the menu (infra/menu.json) on WeChat"
+    )
     args = parser.parse_args(argv)
     out = args.out or BUILD / args.stage
     overrides = {"AlarmEmail": args.alarm_email} if args.alarm_email else {}
 
+    if args.menu_only:
+        import boto3
+
+        create_menu(boto3.session.Session(region_name=args.region), args.stage)
+        return 0
     if not args.previous:
         started = time.monotonic()
         log(f"building {args.stage} into {out}")
@@ -247,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parameters = parameters_for(template, args.stage, overrides)
     if args.dry_run:
         print(summary(template, parameters))
+        print(f"menu (infra/menu.json for {args.stage}; not created):")
+        print(json.dumps(stage_menu(args.stage), ensure_ascii=False, indent=2))
         print(f"dry run: stack {stack_name(args.stage)} not deployed; artifacts in {out}")
         print("API URL: https://<rest-api-id>.execute-api.<region>.amazonaws.com/api/")
         print(
@@ -273,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     # CloudFormation reads it with the deployer's credentials; the bucket stays private.
     url = f"https://{bucket}.s3.{session.region_name}.amazonaws.com/{key}"
     apply_change_set(cfn, stack, url, parameters)
+    create_menu(session, args.stage)
     found = outputs(cfn, stack)
     print(f"API URL: {found.get('EndpointURL', '(no routes)')}")
     print(f"WeChat callback URL: {found.get('CallbackURL', '(no routes)')}")

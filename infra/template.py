@@ -90,6 +90,7 @@ STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "WechatAppId": ("WECHAT_APP_ID", "wx-set-me-in-infra-stages-yaml"),
     "WechatApiBase": ("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    "WechatMessageMode": ("WECHAT_MESSAGE_MODE", "compat"),
     "TemplateShipment": ("TEMPLATE_SHIPMENT", "set-me"),
     "TemplateBooking": ("TEMPLATE_BOOKING", "set-me"),
     "TemplateReminder": ("TEMPLATE_REMINDER", "set-me"),
@@ -98,6 +99,7 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "QuietHours": ("QUIET_HOURS", "21:00-09:00"),
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),
     "H5BaseUrl": ("H5_BASE_URL", "https://h5.example.com"),
+    "WechatOauthBase": ("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com"),
 }
 OPERATIONS_PARAMETERS: dict[str, dict[str, Any]] = {
     "Stage": {"Type": "String", "AllowedPattern": "[a-z0-9]+", "Description": "Deployment stage"},
@@ -400,6 +402,9 @@ def finalize(
         )
 
     _alarms(res, functions, names, index)
+    if "RestAPI" in res:
+        body = res["RestAPI"]["Properties"]["DefinitionBody"]
+        body["x-amazon-apigateway-gateway-responses"] = _gateway_responses()
     outputs = t.setdefault("Outputs", {})
     if "RestAPI" in res:
         base = f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{api_stage}"
@@ -411,6 +416,35 @@ def finalize(
     outputs["AlarmTopicArn"] = {"Value": {"Ref": "AlarmTopic"}}
     outputs["SecretsPath"] = {"Value": _secrets_path()}
     return t
+
+
+def _gateway_responses() -> dict[str, Any]:
+    """API Gateway's own answers in our {"error", "message"} shape (CONTRACT §1), in the API's
+    definition (as separate resources they would drift when the definition is deployed). A method
+    and path no route declares reaches no function: API Gateway answers it
+    MISSING_AUTHENTICATION_TOKEN (a bare 403), which becomes our 404 not_found; its other refusals
+    keep their status."""
+    from functions.core.http import NO_SUCH_ROUTE  # noqa: PLC0415 - the app's code, when building
+
+    message = "$context.error.messageString"  # API Gateway's message, already a quoted JSON string
+    json_header = {"gatewayresponse.header.Content-Type": "'application/json'"}
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": 404,
+            "responseParameters": json_header,
+            "responseTemplates": {"application/json": json.dumps(NO_SUCH_ROUTE)},
+        },
+        "DEFAULT_4XX": {
+            "responseParameters": json_header,
+            "responseTemplates": {
+                "application/json": f'{{"error": "request_refused", "message": {message}}}'
+            },
+        },
+        "DEFAULT_5XX": {
+            "responseParameters": json_header,
+            "responseTemplates": {"application/json": f'{{"error": "gateway_error", "message": {message}}}'},
+        },
+    }
 
 
 def _business_time_schedule(event: dict[str, Any], name: str) -> None:

@@ -106,6 +106,79 @@ def client(aws: str, _sandbox_server: Any) -> Iterator[Any]:
         yield test_client
 
 
+def _reset_connections() -> None:
+    """Every model's and client's connection made anew, with the settings in force now."""
+    from pynamodb.models import Model
+
+    from functions.core import aws as aws_clients
+    from functions.core.models import transaction_connection
+
+    pending = list(Model.__subclasses__())
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        model._connection = None
+    transaction_connection.cache_clear()
+    aws_clients.reset_clients()
+
+
+@pytest.fixture
+def patient_clients(aws: str) -> Iterator[None]:
+    """Client timeouts suited to a loaded machine while many threads race (tests/races.py).
+
+    The embedded moto server runs in this test process, serialises every DynamoDB request
+    (infra/local/moto_patches.py) and shares the GIL with the racing threads, so with hundreds
+    of them a request can queue for longer than the 2 s read timeout the app uses against AWS
+    (and WeChat's 3 s against the sandbox). A timeout here would test the laptop, not the
+    invariant."""
+    from botocore.config import Config
+
+    from functions.core import aws as aws_clients
+    from functions.core import wechat
+    from functions.core.models import TableMeta
+    from tests.races import PATIENT_TIMEOUT_S
+
+    connect, read = PATIENT_TIMEOUT_S
+    saved = (
+        TableMeta.connect_timeout_seconds,
+        TableMeta.read_timeout_seconds,
+        aws_clients.CLIENT_CONFIG,
+        wechat.TIMEOUT_S,
+    )
+    TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds = connect, read
+    aws_clients.CLIENT_CONFIG = aws_clients.CLIENT_CONFIG.merge(
+        Config(connect_timeout=connect, read_timeout=read)
+    )
+    wechat.TIMEOUT_S = (float(connect), float(read))
+    _reset_connections()
+    yield
+    (
+        TableMeta.connect_timeout_seconds,
+        TableMeta.read_timeout_seconds,
+        aws_clients.CLIENT_CONFIG,
+        wechat.TIMEOUT_S,
+    ) = saved
+    _reset_connections()
+
+
+@pytest.fixture(scope="session")
+def http_api(aws: str, _sandbox_server: Any) -> Iterator[str]:
+    """The app served over HTTP in this process, by the request handler `make run` uses (against
+    the embedded AWS and the sandbox); yields its base URL."""
+    from chalice.cli.factory import CLIFactory
+
+    from app import app
+    from infra.local import api_server
+    from infra.local.stack import free_port
+
+    config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    port = free_port()
+    server = api_server.create(app, config, "127.0.0.1", port)
+    threading.Thread(target=server.server.serve_forever, name="http-api", daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}

@@ -19,11 +19,11 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+from functions.bookings import areas
 from functions.bookings.models import IDEM_SK, BookingRow, IdempotencyRow, OrderLockRow, SlotRow
 from functions.bookings.requests import BookingRequest
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
-from functions.core import clock, txn
-from functions.core.config import get_settings
+from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
 from functions.notifications.domain import notify_op
 from functions.orders.domain import get_order
@@ -220,12 +220,12 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
 
 
 def _order_store(openid: str, order_id: str) -> str | None:
-    """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
-    gets the booking counted. An order not recorded (yet) can still be booked."""
+    """The order must be recorded and be the caller's (404 otherwise, revealing nothing: booking
+    ids not yet recorded would let anyone take slots for another customer's order); its store,
+    if any, gets the booking counted. Orders are never deleted nor change hands, so the check
+    needs no transaction."""
     order = get_order(order_id)
-    if order is None:
-        return None
-    if order.openid != openid:
+    if order is None or order.openid != openid:
         raise NotFound("no such order", code="order_not_found")
     return order.store_id
 
@@ -376,7 +376,7 @@ def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
     return {
         "thing1": status_text[:20],
         "time2": f"{booking.date} {booking.window[:5]}",
-        "thing3": f"{booking.window} {booking.area}"[:20],
+        "thing3": areas.place_and_time(areas.name_of(booking.area), booking.date, booking.window),
         "character_string4": booking.order_id[:20],
     }
 
@@ -409,7 +409,7 @@ def _message_op(booking: Booking, kind: str, status_text: str, supersedes: list[
         booking.openid,
         kind,
         template_fields(booking, status_text),
-        url=f"{get_settings().h5_base_url}/bookings/{booking.booking_id}",
+        url=links.booking(booking.booking_id),
         notification_id=message_id(booking),
         supersedes=supersedes or (),
     )

@@ -6,8 +6,9 @@ from typing import Any
 
 from chalice import Cron, Response
 
-from functions.bookings import domain, reminders, slots
+from functions.bookings import areas, domain, reminders, slots
 from functions.bookings.requests import (
+    AreaBody,
     BookingId,
     BookingRequest,
     IdempotencyKey,
@@ -15,6 +16,7 @@ from functions.bookings.requests import (
     SlotsDefinition,
     SlotsQuery,
 )
+from functions.core.fields import Area
 from functions.core.http import Blueprint, check, header
 
 blueprint = Blueprint(__name__)
@@ -26,6 +28,14 @@ BOOKING = {"booking_id": BookingId}
 def put_slots(body: SlotsDefinition) -> Response:
     """Define an area's windows and their capacity on one day."""
     return Response(body={"slots": [s.to_view() for s in slots.define(body)]})
+
+
+@blueprint.route(
+    "/admin/areas/{area}", methods=["PUT"], auth="admin", body=AreaBody, path_types={"area": Area}
+)
+def put_area(area: str, body: AreaBody) -> dict[str, str]:
+    """Give a service area the name customers see (e.g. 静安区)."""
+    return areas.put_area(area, body.name).to_view()
 
 
 @blueprint.route("/slots", methods=["GET"], auth="customer", query=SlotsQuery)

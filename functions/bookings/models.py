@@ -10,6 +10,8 @@
                   booking (one active booking per order).
 - IdempotencyRow: pk "IDEM#<openid>#<key>", sk "IDEM": the first response to a POST /bookings
                   with that Idempotency-Key, written in the booking's transaction.
+- AreaRow:        pk "AREAS", sk "<area>": the area's display name (PUT /admin/areas/{area}).
+- AreaDayRow:     pk "AREADAYS", sk "<date>#<area>": the area has slots that day.
 """
 
 from __future__ import annotations
@@ -88,3 +90,29 @@ class IdempotencyRow(Model):
     fingerprint = UnicodeAttribute()
     response = JSONAttribute()
     expires_at = NumberAttribute()  # TTL (moto never expires: checked in code too)
+
+
+class AreaRow(Model):
+    """A service area's display name: pk "AREAS", sk "<area>" (one partition: areas are few,
+    and a page names every area it lists in one read)."""
+
+    class Meta(TableMeta):
+        table = "bookings"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+
+
+class AreaDayRow(Model):
+    """An area has slots on a day: pk "AREADAYS", sk "<date>#<area>", written with the day's
+    slots. "Which areas have slots in the next 14 days" is one Query, never a scan."""
+
+    class Meta(TableMeta):
+        table = "bookings"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    area = UnicodeAttribute()
+    date = UnicodeAttribute()

@@ -15,8 +15,7 @@ from typing import Any
 
 from functions.bookings.domain import CONFIRMED, _to_domain, reminder_message_id, template_fields
 from functions.bookings.models import BookingRow
-from functions.core import clock, txn
-from functions.core.config import get_settings
+from functions.core import clock, links, txn
 from functions.notifications.domain import notify_op
 
 
@@ -60,7 +59,7 @@ def _claim_with_message(row: BookingRow, target: str) -> bool:
         booking.openid,
         "booking_reminder",
         template_fields(booking, "明天上门服务"),
-        url=f"{get_settings().h5_base_url}/bookings/{booking.booking_id}",
+        url=links.booking(booking.booking_id),
         notification_id=reminder_message_id(booking.booking_id, target),
     )
     try:

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from functions.bookings import areas
 from functions.bookings.models import SlotRow
 from functions.bookings.requests import WINDOW, SlotsDefinition
 from functions.core import clock, txn
@@ -136,7 +137,8 @@ def define(definition: SlotsDefinition) -> list[Slot]:
 def define_slots(keys: list[SlotKey], capacities: list[int]) -> list[Slot]:
     """Create or update every window in ONE transaction. Each update carries the condition
     `booked <= new capacity`, so capacity is never set below what is booked, and one refused
-    window leaves every window unchanged."""
+    window leaves every window unchanged. The same transaction records that the area has slots
+    on those days (areas.day_op)."""
     at = clock.iso(clock.now())
     ops = []
     for key, capacity in zip(keys, capacities, strict=True):
@@ -157,6 +159,7 @@ def define_slots(keys: list[SlotKey], capacities: list[int]) -> list[Slot]:
                 old_on_fail=True,
             )
         )
+    ops += [areas.day_op(area, day) for area, day in dict.fromkeys((k.area, k.date) for k in keys)]
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:

@@ -4,10 +4,12 @@ declarations in `functions.core.http.ROUTES`: the declarations are the one copy 
 For every declared route: its path and methods, a summary (the view's first docstring line), its
 security (admin `X-Api-Key`, customer bearer token, or a signed caller's check), path parameters (typed by `path_types`,
 a plain string otherwise), query parameters (the fields of its `query` Struct) and its JSON body
-(its `body` Struct). Each Struct is one schema in `components/schemas`
+(its `body` Struct) or form (its `form` Struct, for the customer pages, whose answers are HTML).
+Each Struct is one schema in `components/schemas`
 (msgspec.json.schema_components); the identifier grammar of core.fields appears inline wherever a
-field is declared with it. Routes that read their body themselves (a form, XML) appear with
-their path and method.
+field is declared with it. What a declaration cannot say (a body the view reads itself, such as
+a form or XML; answers in another shape; a signed caller's other headers) a route adds as
+OpenAPI operation fields (`document`).
 
 Built once per container, on the first request for it (`document`), never at import.
 """
@@ -22,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from functions.core.http import ROUTES, RouteSpec
+from functions.core.http import FORM, ROUTES, RouteSpec
 
 TITLE = "wechat-retail"
 VERSION = "1"
@@ -56,7 +58,7 @@ def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
     routes = list(routes)
     types: list[Any] = [ApiError]
     for spec in routes:
-        types += [t for t in (spec.body, spec.query) if t is not None]
+        types += [t for t in (spec.body, spec.query, spec.form) if t is not None]
         types += list(spec.path_types.values())
     # One call for every type, so that each Struct is one component however often it is used.
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
@@ -111,15 +113,23 @@ def _component_name(schema: dict[str, Any]) -> str | None:
 def _operation(
     spec: RouteSpec, method: str, schema_of: dict[int, Any], components: dict[str, Any]
 ) -> dict[str, Any]:
+    error = {"application/json": {"schema": schema_of[id(ApiError)]}}
+    responses: dict[str, Any] = {"2XX": {"description": "done"}}
+    if spec.html:  # a page: its answers are HTML, a sign-in redirect or a page that says what went wrong
+        error = {"text/html": {"schema": {"type": "string"}}}
+        responses = {
+            "2XX": {"description": "the page", "content": dict(error)},
+            "3XX": {"description": "the next page, or WeChat's sign-in"},
+        }
     operation: dict[str, Any] = {
         "summary": spec.summary,
         "operationId": re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{spec.path}").strip("_"),
         "parameters": _path_parameters(spec, schema_of) + _query_parameters(spec, schema_of, components),
         "responses": {
-            "2XX": {"description": "done"},
+            **responses,
             "default": {
                 "description": "an error: 4xx for the caller's, 5xx for ours or WeChat's",
-                "content": {"application/json": {"schema": schema_of[id(ApiError)]}},
+                "content": error,
             },
         },
     }
@@ -130,6 +140,13 @@ def _operation(
     body = _body(spec, schema_of)
     if body is not None:
         operation["requestBody"] = body
+    for key, value in spec.document.items():  # what the declarations cannot say
+        if key in ("responses", "parameters"):
+            operation[key] = (
+                {**operation[key], **value} if key == "responses" else [*operation.get(key, []), *value]
+            )
+        else:
+            operation[key] = value
     return operation
 
 
@@ -159,6 +176,8 @@ def _query_parameters(
 
 
 def _body(spec: RouteSpec, schema_of: dict[int, Any]) -> dict[str, Any] | None:
+    if spec.form is not None:
+        return {"required": True, "content": {FORM: {"schema": schema_of[id(spec.form)]}}}
     if spec.body is None:
         return None
     return {"required": True, "content": {"application/json": {"schema": schema_of[id(spec.body)]}}}
@@ -169,10 +188,14 @@ def _scheme_name(auth: Any) -> str:
 
 
 def _security_schemes(routes: list[RouteSpec]) -> dict[str, Any]:
-    """The fixed schemes, and one per signed caller's check (its docstring says how to sign)."""
+    """The fixed schemes, and one per signed caller's check (its docstring says how to sign),
+    or the scheme the check declares itself (`security_scheme`, e.g. a session cookie)."""
     schemes = dict(SECURITY_SCHEMES)
     for spec in routes:
-        if callable(spec.auth):
+        declared = getattr(spec.auth, "security_scheme", None)
+        if declared is not None:
+            schemes[spec.auth.__name__] = declared
+        elif callable(spec.auth):
             doc = " ".join((spec.auth.__doc__ or "").split())
             schemes[spec.auth.__name__] = {
                 "type": "apiKey",

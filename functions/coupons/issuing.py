@@ -25,8 +25,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from functions.core import clock, txn
-from functions.core.config import get_settings
+from functions.core import clock, links, txn
 from functions.core.errors import Conflict, Forbidden, RuleBroken
 from functions.coupons import codes
 from functions.coupons.campaigns import (
@@ -294,7 +293,7 @@ def issued_message_op(coupon: Coupon) -> txn.Op:
             "time3": valid_to,
             "character_string4": codes.display(coupon.code),
         },
-        url=f"{get_settings().h5_base_url}/coupons",
+        url=links.coupons(),
         notification_id=f"coupon-{coupon.code}",
     )
 

@@ -15,21 +15,65 @@ from functions.logistics.requests import NativeEvent
 
 blueprint = Blueprint(__name__)
 
-# Kuaidi100 pushes the whole history every time: allow more than the default JSON limit.
-MAX_PUSH_BYTES = 512 * 1024
 KUAIDI100_OK = {"result": True, "returnCode": "200", "message": "成功"}
+# The form and Kuaidi100's own answer shape, which the declarations cannot say (CONTRACT §5).
+KUAIDI100_ANSWER = {
+    "type": "object",
+    "required": ["result", "returnCode", "message"],
+    "properties": {
+        "result": {"type": "boolean"},
+        "returnCode": {"type": "string", "description": "200 taken; 500 not taken (Kuaidi100 retries)"},
+        "message": {"type": "string"},
+        "error": {"type": "string", "description": "our error code, when not taken"},
+    },
+}
+KUAIDI100_DOCUMENT = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["param", "sign"],
+                    "properties": {
+                        "param": {
+                            "type": "string",
+                            "description": "JSON: {status, message, lastResult{nu, com, state, ischeck, data[]}}",
+                        },
+                        "sign": {
+                            "type": "string",
+                            "description": "MD5(param + KUAIDI100_SALT), hex, either case",
+                        },
+                    },
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {"description": "taken", "content": {"application/json": {"schema": KUAIDI100_ANSWER}}},
+        "default": {
+            "description": "not taken (or refused before it is read: our error shape)",
+            "content": {
+                "application/json": {
+                    "schema": {"anyOf": [KUAIDI100_ANSWER, {"$ref": "#/components/schemas/ApiError"}]}
+                }
+            },
+        },
+    },
+}
 
 
 @blueprint.route(
     "/logistics/kuaidi100",
     methods=["POST"],
     content_types=["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"],
+    document=KUAIDI100_DOCUMENT,
 )
 def kuaidi100_push() -> Response:
     """Kuaidi100's subscription push. Answers in Kuaidi100's shape, success only once stored."""
     request = blueprint.current_request
     try:
-        param, sign = pushes.kuaidi100_form(raw_body(request, MAX_PUSH_BYTES))
+        param, sign = pushes.kuaidi100_form(raw_body(request, pushes.MAX_PUSH_BYTES))
         pushes.verify_kuaidi100(param, sign)
         shipments.ingest(pushes.parse_kuaidi100(param))
     except AppError as error:

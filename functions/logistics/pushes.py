@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from datetime import datetime
 from urllib.parse import parse_qs
 
-from functions.core import clock
+from functions.core import clock, signing
 from functions.core.config import get_settings
 from functions.core.errors import InvalidInput, RuleBroken, Unauthenticated
 from functions.core.http import decode_json
 from functions.logistics import status as machine
-from functions.logistics.requests import Kuaidi100Push, NativeEvent
+from functions.logistics.requests import Kuaidi100Entry, Kuaidi100PushRaw, NativeEvent
 from functions.logistics.shipments import Push, TrackingEvent, digest_of, normalize_carrier
+
+log = logging.getLogger(__name__)
+
+# What one Kuaidi100 push may carry (docs/logistics.md). Kuaidi100 re-pushes the whole history,
+# newest first, every time: a real entry is about 0.4 KB form-encoded, so 512 KiB holds over ten
+# times the entries we keep. A bigger body is refused (413) before it is parsed.
+MAX_PUSH_BYTES = 512 * 1024
+# Only the newest entries are read and stored. Earlier pushes of the same parcel, each one entry
+# shorter, stored the older ones; refusing a long history instead would refuse every later
+# push of that parcel too (each only grows), and the customer would never hear of it again.
+MAX_PUSH_ENTRIES = 100
 
 
 def _utc(moment: datetime, name: str) -> str:
@@ -56,9 +68,18 @@ def verify_kuaidi100(param: str, sign: str) -> None:
 
 
 def parse_kuaidi100(param: str) -> Push:
-    body = decode_json(param.encode("utf-8"), Kuaidi100Push)
+    body = decode_json(param.encode("utf-8"), Kuaidi100PushRaw)
     last = body.last_result
-    entries = last.data or []
+    carried = last.data or []
+    if len(carried) > MAX_PUSH_ENTRIES:
+        log.warning(
+            "kuaidi100 push %s/%s carries %d history entries: keeping the newest %d",
+            last.com,
+            last.nu,
+            len(carried),
+            MAX_PUSH_ENTRIES,
+        )
+    entries = [decode_json(raw, Kuaidi100Entry) for raw in carried[:MAX_PUSH_ENTRIES]]
     events = []
     for entry in entries:
         at = _utc(entry.ftime or entry.time, "time")
@@ -102,9 +123,7 @@ def verify_native(raw: bytes, signature: str | None) -> None:
     scheme, _, supplied = (signature or "").strip().partition("=")
     key = get_settings().logistics_hmac_secret.encode()
     expected = hmac.new(key, raw, hashlib.sha256).hexdigest()
-    if scheme.strip().lower() != "sha256" or not hmac.compare_digest(
-        supplied.strip().lower().encode(), expected.encode()
-    ):
+    if scheme.strip().lower() != "sha256" or not signing.matches(expected, supplied.strip().lower()):
         raise Unauthenticated("X-Signature must be sha256=<HMAC-SHA256 of the body>", code="bad_signature")
 
 

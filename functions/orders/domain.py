@@ -2,6 +2,7 @@
 
 Read side shared with other capabilities:
     get_order(order_id) -> Order | None
+    orders_of(openid) -> list[Order]  (newest first)
     bought_since(openid, sku, since) -> bool
 Write side: record_order (POST /admin/orders) and the `order_recorded` event, which the
 order-events consumer hands to every subscriber (functions/orders/subscribers.py).
@@ -32,6 +33,7 @@ class Order:
     purchased_at: str
     reminder_consent: bool | None = None
     shipment: dict[str, str] | None = field(default=None)
+    area: str | None = None
 
     def to_event(self) -> dict[str, Any]:
         """The `order_recorded` event body every subscriber receives."""
@@ -57,6 +59,7 @@ def _to_domain(row: OrderRow) -> Order:
         purchased_at=row.purchased_at,
         reminder_consent=row.reminder_consent,
         shipment=row.shipment,
+        area=row.area,
     )
 
 
@@ -65,6 +68,12 @@ def get_order(order_id: str) -> Order | None:
         return _to_domain(OrderRow.get(f"ORDER#{order_id}", "ORDER", consistent_read=True))
     except DoesNotExist:
         return None
+
+
+def orders_of(openid: str, limit: int = 50) -> list[Order]:
+    """The customer's orders, newest purchase first (gsi1, never a scan)."""
+    rows = OrderRow.by_customer.query(f"CUSTOMER#{openid}", scan_index_forward=False, limit=limit)
+    return [_to_domain(row) for row in rows]
 
 
 def bought_since(openid: str, sku: str, since: datetime) -> bool:
@@ -93,6 +102,7 @@ class OrderInput:
     purchased_at: str  # UTC ISO
     reminder_consent: bool | None
     shipment: dict[str, str] | None
+    area: str | None = None
 
 
 def record_order(data: OrderInput) -> tuple[Order, bool]:
@@ -118,6 +128,7 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         purchased_at=data.purchased_at,
         reminder_consent=data.reminder_consent,
         shipment=data.shipment,
+        area=data.area,
         recorded_at=now,
         gsi1pk=f"CUSTOMER#{data.openid}",
         gsi1sk=data.purchased_at,

@@ -27,6 +27,7 @@ class OrderRow(Model):
     purchased_at = UnicodeAttribute()  # ISO-8601 UTC
     reminder_consent = BooleanAttribute(null=True)
     shipment = JSONAttribute(null=True)  # {"carrier", "tracking_no"}
+    area = UnicodeAttribute(null=True)  # the service area of its delivery slots
     recorded_at = UnicodeAttribute(null=True)
     # Set once the order_recorded event is on the queue; a retried POST re-publishes until then.
     event_published_at = UnicodeAttribute(null=True)

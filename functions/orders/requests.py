@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from functions.core import clock
 from functions.core.errors import InvalidInput
-from functions.core.fields import Carrier, Cents, OpenId, OrderId, Sku, StoreId, TrackingNo
+from functions.core.fields import Area, Carrier, Cents, OpenId, OrderId, Sku, StoreId, TrackingNo
 from functions.logistics.shipments import normalize_carrier
 from functions.orders.domain import OrderInput
 
@@ -37,6 +37,7 @@ class OrderRequest(msgspec.Struct, forbid_unknown_fields=False):
     purchased_at: datetime | None = None  # RFC 3339; without an offset it is business time
     reminder_consent: bool | None = None
     shipment: ShipmentRef | None = None
+    area: Area | None = None  # the service area whose delivery slots serve the order
 
     def to_input(self) -> OrderInput:
         """The domain's input (times in UTC, the carrier normalised)."""
@@ -48,6 +49,7 @@ class OrderRequest(msgspec.Struct, forbid_unknown_fields=False):
             total_cents=self.total_cents,
             purchased_at=_utc(self.purchased_at),
             reminder_consent=self.reminder_consent,
+            area=self.area,
             shipment=None
             if self.shipment is None
             else {

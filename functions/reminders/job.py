@@ -19,8 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from functions.core import clock, queues, txn
-from functions.core.config import get_settings
+from functions.core import clock, links, queues, txn
 from functions.core.errors import InvalidInput
 from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
@@ -124,7 +123,7 @@ def _message_id(row: DueRow) -> str:
 
 
 def _message(row: DueRow, product: Product | None) -> txn.Op:
-    url = f"{get_settings().h5_base_url}/products/{row.sku}"
+    url = links.me()  # where reminders are turned off; there is no product page
     return notify_op(row.openid, KIND, _fields(product, row), url=url, notification_id=_message_id(row))
 
 

@@ -163,12 +163,14 @@ class Journey:
             "total_cents": 399900,
             "reminder_consent": True,
             "shipment": {"carrier": "shunfeng", "tracking_no": self.tracking_no},
+            "area": self.area,
         }
         show = pick("order_id", "total_cents", "shipment")
         self.call("POST", "/admin/orders", 201, body=order, headers=self.admin, show=show)
 
     def slots(self) -> None:
         """ops open delivery and installation windows in the customer's area"""
+        self.call("PUT", f"/admin/areas/{self.area}", 200, body={"name": "静安区"}, headers=self.admin)
         windows = [{"window": "09:00-12:00", "capacity": 2}, {"window": "13:00-17:00", "capacity": 3}]
         for day in (self.tomorrow, self.day_after):
             body = {"area": self.area, "date": day.isoformat(), "windows": windows}
@@ -334,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             what = error if isinstance(error, StepFailed) else f"{type(error).__name__}: {error}"
             print(f"{PROG}: step {number} ({title}) failed: {what}", file=sys.stderr)
             return 1
-    print(f"\nThe whole journey works: {len(STEPS)} steps.")
+    pages = f"{journey.api}/h5/bookings"
+    print(f"\nThe customer's pages: {pages} (sign in as {journey.openid} on the sandbox's page)")
+    print(f"The whole journey works: {len(STEPS)} steps.")
     return 0
 
 

@@ -4,7 +4,6 @@ long, change on every request and say nothing a person reading the log needs."""
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import time
@@ -43,10 +42,6 @@ def request_line(method: str, path: str, status: int, error: str | None, elapsed
 class LoggingRequestHandler(ChaliceRequestHandler):
     _started = 0.0
     _error: str | None = None
-
-    @classmethod
-    def bound(cls, app: Any, config: Any) -> Any:
-        return functools.partial(cls, app_object=app, config=config)
 
     def parse_request(self) -> bool:
         self._started, self._error = time.monotonic(), None

@@ -5,11 +5,18 @@ It records every message sent (GET /sandbox/messages), counts calls per API
 (GET /sandbox/calls) and injects faults on request (POST /sandbox/faults), so a developer
 and the tests can watch each path. If a callback URL is configured it reports template
 delivery back as WeChat does, with a signed TEMPLATESENDJOBFINISH event.
+
+It also stands in for WeChat's web sign-in page (open.weixin.qq.com
+`connect/oauth2/authorize`): a small page to pick which customer you are, or, given
+`&openid=`, a direct redirect; either way back to `redirect_uri` with a one-time code, as
+WeChat does. And it keeps the account's menu (`menu/create`, `menu/get`), refusing a menu
+WeChat would refuse with WeChat's errcode (`menu_errcode`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import re
@@ -20,20 +27,39 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse, urlsplit, urlunsplit
 
 TOKEN_TTL_S = 7200
 OLD_TOKEN_GRACE_S = 300
 FIELD_LIMIT = 20
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+OAUTH_CODE_TTL_S = 300  # a code is valid once, for 5 minutes
+# Who this browser signed in as: WeChat knows who is using it, so its snsapi_base sign-in is
+# silent after the first pick. GET /sandbox/sign-out forgets it.
+WHO_COOKIE = "sandbox_openid"
 
 ERRORS = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
     40013: "invalid appid",
     40014: "invalid access_token",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40020: "invalid button url size",
+    40023: "invalid sub button size",
+    40024: "invalid sub button type",
+    40025: "invalid sub button name size",
+    40026: "invalid sub button key size",
+    40027: "invalid sub button url size",
     40029: "invalid code",
+    40054: "invalid sub button url domain",
+    40055: "invalid button url domain",
     40125: "invalid appsecret",
+    40163: "code been used",
+    44002: "empty post data",
+    46003: "menu no exist",
     42001: "access_token expired",
     43004: "require subscribe",
     45009: "reach max api daily quota limit",
@@ -70,6 +96,10 @@ class SandboxState:
     qrcodes: list[dict[str, Any]] = field(default_factory=list)
     tags: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_msgid: int = 1000000
+    oauth_codes: dict[str, tuple[str, float]] = field(default_factory=dict)  # code -> (openid, expires)
+    used_codes: set[str] = field(default_factory=set)
+    signed_in: list[str] = field(default_factory=list)  # openids that signed in, newest first
+    menu: dict[str, Any] | None = None
 
     def rotate_token(self) -> None:
         now = time.time()
@@ -87,6 +117,65 @@ class SandboxState:
 
 def _err(code: int) -> dict[str, Any]:
     return {"errcode": code, "errmsg": ERRORS.get(code, "error")}
+
+
+# -- the menu, checked as WeChat checks it ----------------------------------------------------
+
+MAX_BUTTONS, MAX_SUB_BUTTONS = 3, 5
+NAME_BYTES, SUB_NAME_BYTES, KEY_BYTES, URL_BYTES = 16, 60, 128, 1024
+KEY_TYPES = {"click", "scancode_push", "scancode_waitmsg", "pic_sysphoto", "pic_photo_or_album",
+             "pic_weixin", "location_select"}  # fmt: skip
+OTHER_TYPES = {"view", "miniprogram", "media_id", "view_limited", "article_id", "article_view_limited"}
+
+
+def _size(value: Any) -> int:
+    return len(str(value).encode("utf-8"))
+
+
+def _button_errcode(button: Any, sub: bool) -> int:
+    """0, or WeChat's errcode for this (sub-)button."""
+    # WeChat's codes come in pairs: (button, sub-button).
+    kind_err, name_err, key_err, url_err, domain_err = (
+        (40024, 40025, 40026, 40027, 40054) if sub else (40017, 40018, 40019, 40020, 40055)
+    )
+    if not isinstance(button, dict):
+        return kind_err
+    name = button.get("name")
+    if not isinstance(name, str) or not 0 < _size(name) <= (SUB_NAME_BYTES if sub else NAME_BYTES):
+        return name_err
+    children = button.get("sub_button")
+    if not sub and children is not None and "type" not in button:
+        if not isinstance(children, list) or not 0 < len(children) <= MAX_SUB_BUTTONS:
+            return 40023
+        return next((code for code in (_button_errcode(c, True) for c in children) if code), 0)
+    kind = button.get("type")
+    if kind in KEY_TYPES:
+        key = button.get("key")
+        return 0 if isinstance(key, str) and 0 < _size(key) <= KEY_BYTES else key_err
+    if kind == "view":
+        url = button.get("url")
+        if not isinstance(url, str) or not 0 < _size(url) <= URL_BYTES:
+            return url_err
+        return 0 if urlparse(url).scheme in ("http", "https") and urlparse(url).netloc else domain_err
+    return 0 if kind in OTHER_TYPES else kind_err
+
+
+def menu_errcode(menu: Any) -> int:
+    """0 for a menu WeChat's `menu/create` accepts, else the errcode WeChat answers: at most 3
+    buttons of at most 5 sub-buttons; names of at most 16 bytes (sub-buttons 60); keys 128
+    bytes; URLs 1024 bytes."""
+    if not isinstance(menu, dict) or not menu:
+        return 44002
+    buttons = menu.get("button")
+    if not isinstance(buttons, list) or not 0 < len(buttons) <= MAX_BUTTONS:
+        return 40016
+    return next((code for code in (_button_errcode(b, False) for b in buttons) if code), 0)
+
+
+def _with_query(url: str, extra: dict[str, str]) -> str:
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(extra)) if q)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 class SandboxHandler(BaseHTTPRequestHandler):
@@ -130,6 +219,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/")
         if path.startswith("/sandbox"):
             return self._control(method, path, query, body)
+        if path == "/connect/oauth2/authorize" and method == "GET":
+            return self.authorize(query)
+        if path == "/sandbox/sign-out" and method == "GET":
+            return self._page(200, "<h1>已退出</h1><p>下次打开页面时会再询问您是哪位顾客。</p>", forget=True)
         api = path.lstrip("/")
         with self.state.lock:
             self.state.calls[api] = self.state.calls.get(api, 0) + 1
@@ -148,6 +241,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "cgi-bin/message/custom/send": self.custom_send,
             "cgi-bin/qrcode/create": self.qrcode_create,
             "sns/oauth2/access_token": self.oauth,
+            "cgi-bin/menu/create": self.menu_create,
+            "cgi-bin/menu/get": self.menu_get,
             "cgi-bin/tags/create": self.tags_create,
             "cgi-bin/tags/get": self.tags_get,
             "cgi-bin/tags/members/batchtagging": self.tags_batch,
@@ -197,6 +292,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"ok": True})
             if path == "/sandbox/qrcodes":
                 return self._send({"qrcodes": list(s.qrcodes)})
+            if path == "/sandbox/menu" and method == "GET":
+                return self._send({"menu": s.menu})
             if path == "/sandbox/reset" and method == "POST":
                 s.messages.clear(), s.calls.clear(), s.faults.clear(), s.unfollowed.clear()
                 return self._send({"ok": True})
@@ -299,12 +396,25 @@ class SandboxHandler(BaseHTTPRequestHandler):
         error = self._check_app(query.get("appid"), query.get("secret"))
         if error:
             return self._send(error)
-        # Only a code of the form `openid:<openid>` is known (it signs in as <openid>); WeChat
-        # answers any code it did not issue with 40029.
+        # A code of the sign-in page is valid once, for 5 minutes (40163 when used again). A code
+        # of the form `openid:<openid>` signs in as <openid> any number of times, for scripts and
+        # tests. WeChat answers any code it did not issue with 40029.
         code = query.get("code", "")
-        openid = code.removeprefix("openid:")
-        if openid == code or not OPENID.fullmatch(openid) or query.get("grant_type") != "authorization_code":
+        if query.get("grant_type") != "authorization_code":
             return self._send(_err(40029))
+        with self.state.lock:
+            issued = self.state.oauth_codes.pop(code, None)
+            used = code in self.state.used_codes
+            if issued is not None:
+                self.state.used_codes.add(code)
+        if used:
+            return self._send(_err(40163))
+        if issued is not None and issued[1] >= time.time():
+            openid = issued[0]
+        else:
+            openid = code.removeprefix("openid:")
+            if issued is not None or openid == code or not OPENID.fullmatch(openid):
+                return self._send(_err(40029))
         return self._send(
             {
                 "access_token": "OAUTH_" + secrets.token_hex(8),
@@ -314,6 +424,102 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 "scope": "snsapi_base",
             }
         )
+
+    # -- WeChat's web sign-in page (open.weixin.qq.com) ---------------------------------
+
+    def _page(self, status: int, body: str, forget: bool = False) -> None:
+        data = (
+            '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+            "<title>微信登录（本地沙箱）</title><style>body{font:16px sans-serif;margin:24px;color:#222}"
+            "a,button{display:block;margin:10px 0;padding:12px;border-radius:8px;background:#07c160;"
+            "color:#fff;text-decoration:none;border:0;font:inherit;width:100%;text-align:center}"
+            "input{font:inherit;padding:10px;width:100%;box-sizing:border-box}</style></head><body>"
+            f"{body}</body></html>"
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        if forget:
+            self.send_header("Set-Cookie", f"{WHO_COOKIE}=; Path=/connect/oauth2; Max-Age=0")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _who(self) -> str:
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == WHO_COOKIE and OPENID.fullmatch(value):
+                return value
+        return ""
+
+    def authorize(self, query: dict) -> None:
+        """`connect/oauth2/authorize`: back to `redirect_uri` with a one-time code and the state.
+        With `openid=` it signs in as that customer at once; without, as the customer this browser
+        picked before; else it asks which one."""
+        s = self.state
+        with s.lock:
+            s.calls["connect/oauth2/authorize"] = s.calls.get("connect/oauth2/authorize", 0) + 1
+        redirect_uri = query.get("redirect_uri", "")
+        target = urlparse(redirect_uri)
+        if query.get("appid") != s.app_id:
+            return self._page(400, "<h1>参数错误</h1><p>appid 无效（40013）</p>")
+        if target.scheme not in ("http", "https") or not target.netloc:
+            return self._page(400, "<h1>参数错误</h1><p>redirect_uri 参数错误（10003）</p>")
+        if query.get("response_type") != "code" or query.get("scope") not in (
+            "snsapi_base",
+            "snsapi_userinfo",
+        ):
+            return self._page(400, "<h1>参数错误</h1><p>scope 或 response_type 参数错误（10005）</p>")
+        openid = query.get("openid", "").strip() or self._who()
+        if OPENID.fullmatch(openid):
+            code = secrets.token_urlsafe(16)
+            with s.lock:
+                s.oauth_codes[code] = (openid, time.time() + OAUTH_CODE_TTL_S)
+                s.signed_in = [openid] + [o for o in s.signed_in if o != openid]
+            location = _with_query(redirect_uri, {"code": code, "state": query.get("state", "")})
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header(
+                "Set-Cookie", f"{WHO_COOKIE}={openid}; Path=/connect/oauth2; HttpOnly; SameSite=Lax"
+            )
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        with s.lock:
+            known = list(dict.fromkeys([*s.signed_in, *(m["touser"] for m in reversed(s.messages))]))[:8]
+        keep = "".join(
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in query.items()
+            if k != "openid"
+        )
+        picks = "".join(
+            f'<a href="?{html.escape(urlencode({**query, "openid": o}))}">{html.escape(o)}</a>' for o in known
+        )
+        return self._page(
+            200,
+            "<h1>微信登录（本地沙箱）</h1><p>在微信里这一步是自动的。请选择以哪位顾客的身份打开页面：</p>"
+            f"{picks}<form method='get'>{keep}<p><input name='openid' placeholder='openid，例如 o-demo' "
+            "required pattern='[A-Za-z0-9_\\-]{1,64}'></p><button type='submit'>登录</button></form>",
+        )
+
+    # -- the menu ---------------------------------------------------------------------
+
+    def menu_create(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        errcode = menu_errcode(body)
+        if errcode:
+            return self._send(_err(errcode))
+        with self.state.lock:
+            self.state.menu = body
+        return self._send({"errcode": 0, "errmsg": "ok"})
+
+    def menu_get(self, query: dict, body: dict) -> None:
+        if not self._authorised(query):
+            return self._send(_err(40001))
+        with self.state.lock:
+            menu = self.state.menu
+        return self._send({"menu": menu} if menu else _err(46003))
 
     def tags_create(self, query: dict, body: dict) -> None:
         if not self._authorised(query):

@@ -219,8 +219,10 @@ class LocalStack:
 
     def start(self) -> None:
         env = local_environment(self.moto_port)
+        # Links in messages and the menu open the pages on this API, so a developer can click through.
+        env.setdefault("H5_BASE_URL", os.environ.get("H5_BASE_URL") or f"http://127.0.0.1:{self.port}")
         os.environ.update(env)
-        self.recorded = [*env, "WECHAT_API_BASE"]
+        self.recorded = [*env, "WECHAT_API_BASE", "WECHAT_OAUTH_BASE"]
         self.moto = start_embedded_aws(self.moto_port, os.environ["RESOURCE_PREFIX"])
 
         if not os.environ.get("WECHAT_API_BASE"):
@@ -241,9 +243,12 @@ class LocalStack:
             except OSError:
                 raise PortTaken("SANDBOX_PORT", port) from None
             os.environ["WECHAT_API_BASE"] = self.sandbox.url
+            os.environ.setdefault("WECHAT_OAUTH_BASE", self.sandbox.url)  # its sign-in page
 
         app = load_app(self.app_spec)
         self._serve_http(app)
+        if self.sandbox is not None:
+            self._create_menu()
 
         import boto3
 
@@ -252,6 +257,30 @@ class LocalStack:
 
         self.runtime = EventRuntime(app, boto3.client("sqs"), resource_name)
         self.runtime.start()
+
+    def _create_menu(self) -> None:
+        """The account's menu (infra/menu.json) on the sandbox, as infra/deploy does on WeChat."""
+        from functions.core.config import load_settings
+        from infra import menu
+
+        settings = load_settings()
+        made = menu.render(
+            menu.load(),
+            oauth_base=settings.wechat_oauth_base,
+            app_id=settings.wechat_app_id,
+            h5_base_url=settings.h5_base_url,
+        )
+        try:
+            menu.create(
+                made,
+                api_base=self.sandbox.url,
+                app_id=settings.wechat_app_id,
+                app_secret=settings.wechat_app_secret,
+            )
+        except menu.MenuRefused as refused:
+            raise LocalError(
+                f"infra/menu.json: the sandbox refused the menu as WeChat would ({refused})"
+            ) from None
 
     def record(self) -> dict[str, Any]:
         """What `make invoke`, `make demo` and `wechat_sim` need to find and use this stack:
@@ -269,17 +298,14 @@ class LocalStack:
         import threading
 
         from chalice.cli.factory import CLIFactory
-        from chalice.local import create_local_server
 
-        from infra.local.http_log import LoggingRequestHandler
+        from infra.local import api_server
 
         config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
-        # create_local_server makes current_request thread-local, which concurrent requests need.
         try:
-            http = create_local_server(app, config, "127.0.0.1", self.port)
+            http = api_server.create(app, config, "127.0.0.1", self.port)
         except OSError:
             raise PortTaken("PORT", self.port) from None
-        http.server.RequestHandlerClass = LoggingRequestHandler.bound(app, config)
         threading.Thread(target=http.server.serve_forever, name="http", daemon=True).start()
         self.http = http  # only now: shutdown() would wait forever for a server never served
 

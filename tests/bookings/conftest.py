@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -42,10 +42,36 @@ def make_slots(aws: str) -> Callable[..., list[str]]:
     return make
 
 
-def request(slot_id: str, order_id: str | None = None) -> dict[str, str]:
+def record_order(openid: str, order_id: str | None = None, store_id: str | None = None) -> str:
+    """Record an order of `openid` (the row POST /admin/orders stores, without its event) and
+    return its id: only a recorded order of one's own can be booked (CONTRACT §3)."""
+    from functions.core import clock
+    from functions.orders.models import OrderRow
+
+    order_id = order_id or uid("SO")
+    OrderRow(
+        f"ORDER#{order_id}",
+        "ORDER",
+        order_id=order_id,
+        openid=openid,
+        store_id=store_id,
+        items=[{"sku": "WASHER-1", "qty": 1, "price_cents": 299900}],
+        total_cents=299900,
+        purchased_at=clock.iso(clock.now()),
+    ).save()
+    return order_id
+
+
+@pytest.fixture
+def order(aws: str) -> Callable[..., str]:
+    """record_order, once the embedded AWS runs."""
+    return record_order
+
+
+def request(slot_id: str, order_id: str) -> dict[str, str]:
     return {
         "slot_id": slot_id,
-        "order_id": order_id or uid("order"),
+        "order_id": order_id,
         "address": "上海市浦东新区世纪大道100号",
         "phone": "13800138000",
     }
@@ -53,40 +79,3 @@ def request(slot_id: str, order_id: str | None = None) -> dict[str, str]:
 
 def headers(openid: str, **extra: str) -> dict[str, str]:
     return {**customer_headers(openid), **extra}
-
-
-def _reset_connections() -> None:
-    from pynamodb.models import Model
-
-    from functions.core import aws as aws_clients
-    from functions.core.models import transaction_connection
-
-    pending = list(Model.__subclasses__())
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        model._connection = None
-    transaction_connection.cache_clear()
-    aws_clients.reset_clients()
-
-
-@pytest.fixture
-def patient_dynamodb(aws: str) -> Iterator[None]:
-    """Longer DynamoDB timeouts while hundreds of threads race.
-
-    The embedded moto server runs in this test process, serialises every DynamoDB request
-    (infra/local/moto_patches.py) and shares the GIL with the racing client threads, so with
-    200 of them a request can queue for more than the 2 s read timeout the app uses against
-    AWS. A timeout here would test the laptop, not the invariant."""
-    from botocore.config import Config
-
-    from functions.core import aws as aws_clients
-    from functions.core.models import TableMeta
-
-    saved = (TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds, aws_clients.CLIENT_CONFIG)
-    TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds = 10, 60
-    aws_clients.CLIENT_CONFIG = Config(connect_timeout=10, read_timeout=60)
-    _reset_connections()
-    yield
-    TableMeta.connect_timeout_seconds, TableMeta.read_timeout_seconds, aws_clients.CLIENT_CONFIG = saved
-    _reset_connections()

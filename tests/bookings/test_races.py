@@ -6,6 +6,7 @@ lives in DynamoDB conditions, so no interleaving of book / reschedule / cancel c
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from collections import Counter
@@ -13,28 +14,31 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from functions.core.errors import AppError
-from tests.bookings.conftest import uid
+from tests.bookings.conftest import record_order
+from tests.races import ask
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("patient_dynamodb")]
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("patient_clients")]
 
 
 def book(openid: str, slot_id: str, order_id: str | None = None) -> str:
     from functions.bookings import domain
 
+    # One order per (customer, slot), sent with an Idempotency-Key: a racer's retry after a
+    # transport failure (tests/races.py) is the same booking, never a second one.
+    order_id = order_id or "order-" + hashlib.sha256(f"{openid}|{slot_id}".encode()).hexdigest()[:16]
     response, _ = domain.book(
         openid,
-        domain.BookingRequest(slot_id, order_id or uid("order"), "杭州市西湖区文三路1号", "13800138000"),
+        domain.BookingRequest(
+            slot_id, record_order(openid, order_id), "杭州市西湖区文三路1号", "13800138000"
+        ),
+        idempotency_key=order_id,
     )
     return response["booking_id"]
 
 
 def outcome(call) -> str:
-    try:
-        call()
-    except AppError as error:
-        return error.code
-    return "ok"
+    """ "ok" or the refusal's code, once the call is answered (tests/races.py)."""
+    return ask(call).code
 
 
 def assert_counter_matches(slot_id: str, capacity: int) -> int:
@@ -125,7 +129,7 @@ def test_racing_cancels_release_the_place_exactly_once(make_slots):
 
     def cancel(_: int) -> str:
         start.wait()
-        return domain.cancel("canceller", booking_id).status
+        return ask(lambda: domain.cancel("canceller", booking_id)).value.status
 
     with ThreadPoolExecutor(20) as pool:
         statuses = set(pool.map(cancel, range(20)))

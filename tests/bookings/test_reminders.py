@@ -9,7 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.bookings.conftest import headers, request, uid
+from tests.bookings.conftest import headers, record_order, request, uid
+from tests.races import Answer, ask
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def reminder(booking_id: str, day: date) -> dict | None:
 
 
 def book(client, openid: str, slot_id: str) -> str:
-    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(request(slot_id)))
+    body = request(slot_id, record_order(openid))
+    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(body))
     assert response.status_code == 201, response.json_body
     return response.json_body["booking_id"]
 
@@ -132,26 +134,30 @@ def test_a_rescheduled_booking_is_reminded_for_its_new_day(client, make_slots, f
     assert reminder(booking_id, tomorrow) is not None
 
 
+@pytest.mark.usefixtures("patient_clients")
 def test_overlapping_runs_still_remind_each_booking_once(client, make_slots, far_day):
     from functions.bookings import reminders
 
     tomorrow = far_day + timedelta(days=1)
     (slot_id,) = make_slots(capacity=10, day=tomorrow.isoformat())
-    for _ in range(6):
-        book(client, uid("o"), slot_id)
-    results: list[dict] = []
+    booked = [book(client, uid("o"), slot_id) for _ in range(6)]
+    results: list[Answer] = []
     start = threading.Barrier(4)
 
     def run() -> None:
         start.wait()
-        results.append(reminders.send_day_before(far_day))
+        results.append(ask(lambda: reminders.send_day_before(far_day)))
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sum(r["reminded"] for r in results) == 6
+    # Each booking has its one reminder, and the runs' answers count each once (a run retried
+    # after a transport failure did part of its work in an attempt that never answered)
+    assert all(reminder(booking_id, tomorrow) for booking_id in booked)
+    reminded = sum(r.value["reminded"] for r in results)
+    assert reminded == 6 or (reminded < 6 and any(r.retries for r in results))
 
 
 def test_the_job_is_a_daily_schedule_at_ten_business_time_named_booking_reminders(client):

@@ -52,6 +52,13 @@ def test_built_artifacts_import_every_handler_alone(tmp_path):
     target.mkdir()
     with zipfile.ZipFile(out / "deployment.zip") as code:
         code.extractall(target)
+    # The pages' templates and stylesheet travel with the code
+    for page_file in (
+        "functions/web/static/app.css",
+        "functions/web/templates/base.html",
+        "functions/h5/templates/book.html",
+    ):
+        assert (target / page_file).is_file(), page_file
     layer = out / "layer.zip"  # infra/layer.py: the dependencies, built for Lambda
     if layer.exists():  # the layer lands in /opt/python in Lambda; one folder here
         with zipfile.ZipFile(layer) as deps:

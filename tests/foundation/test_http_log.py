@@ -9,9 +9,9 @@ import threading
 import requests
 from chalice import Chalice, Response
 from chalice.cli.factory import CLIFactory
-from chalice.local import create_local_server
 
-from infra.local.http_log import LoggingRequestHandler, loggable_path
+from infra.local import api_server
+from infra.local.http_log import loggable_path
 from infra.local.stack import ROOT, free_port
 
 app = Chalice(app_name="http-log-test")
@@ -31,8 +31,7 @@ def test_request_lines_leave_out_signatures_and_name_the_error_code(caplog):
     caplog.set_level(logging.INFO, logger="http")
     config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
     port = free_port()
-    server = create_local_server(app, config, "127.0.0.1", port)
-    server.server.RequestHandlerClass = LoggingRequestHandler.bound(app, config)
+    server = api_server.create(app, config, "127.0.0.1", port)
     threading.Thread(target=server.server.serve_forever, daemon=True).start()
     try:
         query = (

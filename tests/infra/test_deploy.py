@@ -41,6 +41,9 @@ def test_deploy_dry_run_builds_and_validates_end_to_end_without_aws(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "NotificationWorker" in done.stdout and "reserved concurrency" in done.stdout
     assert "/api/wechat/callback" in done.stdout
+    # and the menu it would create on WeChat, its view buttons through the stage's sign-in
+    assert "menu (infra/menu.json for dev; not created):" in done.stdout
+    assert "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx-dev-app-id" in done.stdout
     for artifact in ("deployment.zip", "layer.zip", "template.json"):
         assert (tmp_path / "dev" / artifact).exists()
 

@@ -193,6 +193,24 @@ def test_outputs_give_the_api_and_callback_urls(template):
     assert "EndpointURL" in template["Outputs"]
 
 
+def test_api_gateways_own_answers_are_errors_in_our_shape(template):
+    api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = api["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    # An unknown route (API Gateway's bare 403 "Missing Authentication Token") is our 404
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["statusCode"] == 404
+    assert json.loads(unknown["responseTemplates"]["application/json"]) == {
+        "error": "not_found",
+        "message": "no such route",
+    }
+    # Its other refusals keep their status, with API Gateway's message (a quoted JSON string)
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        body = responses[kind]["responseTemplates"]["application/json"]
+        rendered = json.loads(body.replace("$context.error.messageString", json.dumps('say "why"')))
+        assert set(rendered) == {"error", "message"} and "statusCode" not in responses[kind]
+
+
 def test_every_table_and_queue_a_function_can_reach_is_granted():
     """A function must never meet AccessDenied in AWS: what its code reaches is declared."""
     index = _data_index(yaml.safe_load(DATA_TEMPLATE.read_text()))

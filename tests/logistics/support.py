@@ -138,13 +138,19 @@ WRITE_OPERATIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Tr
 
 
 class DynamoCalls:
-    """Counts DynamoDB API calls of the shipment models through botocore's event hooks."""
+    """Counts DynamoDB API calls of the shipment models, and the items they read back, through
+    botocore's event hooks."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.items_read = 0
 
     def _hook(self, model: Any, **_: Any) -> None:
         self.calls.append(model.name)
+
+    def _items(self, parsed: Any = None, **_: Any) -> None:
+        if isinstance(parsed, dict):
+            self.items_read += len(parsed.get("Items") or []) + (1 if parsed.get("Item") else 0)
 
     def __enter__(self) -> DynamoCalls:
         from functions.logistics.models import ShipmentEventRow, ShipmentRow
@@ -154,11 +160,13 @@ class DynamoCalls:
         }
         for client in self._clients.values():
             client.meta.events.register("before-call.dynamodb.*", self._hook, unique_id=f"count-{id(self)}")
+            client.meta.events.register("after-call.dynamodb.*", self._items, unique_id=f"items-{id(self)}")
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for client in self._clients.values():
             client.meta.events.unregister("before-call.dynamodb.*", unique_id=f"count-{id(self)}")
+            client.meta.events.unregister("after-call.dynamodb.*", unique_id=f"items-{id(self)}")
 
     @property
     def writes(self) -> list[str]:

@@ -139,4 +139,4 @@ def test_status_code_refines_state(client, shipment):
     assert push(client, param).status_code == 200
     assert get_shipment("yuantong", shipment["tracking_no"]).status == "failed_attempt"
     note = get_notification(notification_id("yuantong", shipment["tracking_no"], "failed_attempt", 40))
-    assert note["url"].endswith(f"/bookings/new?order_id={shipment['order_id']}")
+    assert note["url"].endswith(f"/h5/book?order_id={shipment['order_id']}")

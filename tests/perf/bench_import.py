@@ -86,7 +86,7 @@ def main() -> None:
         print(f"  {lib} adds {seconds * 1000:6.1f} ms = {seconds / bare:4.2f}x bare")
     app_with_pydantic = medians["import app"] - cost["msgspec"] + cost["pydantic v2"]
     print(f"  import app with pydantic instead (estimate): {app_with_pydantic / bare:4.2f}x bare")
-    heavy = ("wechatpy", "cryptography", "requests", "xmltodict", "pydantic")
+    heavy = ("wechatpy", "cryptography", "requests", "xmltodict", "pydantic", "jinja2", "segno")
     print(f"  heavy modules loaded by `import app`: {loaded_by_app(heavy)}")
 
 

@@ -1,0 +1,1 @@
+"""The customer pages inside WeChat (CONTRACT §9): bookings, coupons, shipments, me."""
