@@ -26,6 +26,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from functools import cache  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -189,19 +190,40 @@ def customer_headers(openid: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(openid)}", "Content-Type": "application/json"}
 
 
-def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
-    """Run a queue's consumer from the real app until the queue is empty; returns records handled."""
+@cache
+def event_runtime() -> Any:
+    """The local event runtime over the real app, one per test process: it keeps its place in
+    each DynamoDB stream, as Lambda's event source mapping does."""
     import boto3
 
     from app import app
     from functions.core.config import resource_name
     from infra.local.runtime import EventRuntime
 
-    runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+    return EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+
+
+def relay_outbox() -> int:
+    """Run the outbox relay on every notification record written since it last ran (the
+    notifications table's stream -> the notifications queue); returns the records handled."""
+    runtime = event_runtime()
+    consumer = runtime.stream_consumers["notification_outbox"]
+    total = 0
+    while handled := runtime.poll_stream_once(consumer):
+        total += handled
+    return total
+
+
+def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
+    """Run a queue's consumer from the real app until the queue is empty; returns records handled.
+    The notifications queue is fed by the outbox relay first, as the stream would."""
+    runtime = event_runtime()
     consumer = runtime.consumers[handler_name]
     assert consumer.queue == queue
     total = 0
     for _ in range(max_batches):
+        if queue == "notifications":
+            relay_outbox()
         handled = runtime.poll_once(consumer, wait_s=0)
         if not handled:
             break

@@ -1,9 +1,8 @@
-"""Logistics routes and the shipment-updates consumer: thin, they parse and call one function."""
+"""Logistics routes: thin, they parse and call one function."""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from chalice import Response
@@ -13,8 +12,6 @@ from functions.core.errors import AppError
 from functions.core.http import Blueprint, header, raw_body, status_of
 from functions.logistics import pushes, shipments
 from functions.logistics.requests import NativeEvent
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
@@ -114,16 +111,3 @@ def native_push(caller: None, body: NativeEvent) -> Response:
 def my_shipments(openid: str) -> list[dict[str, Any]]:
     """The signed-in customer's shipments, with status and history newest first."""
     return [s.to_view() for s in shipments.for_customer(openid)]
-
-
-@blueprint.on_sqs_message(queue="shipment-updates", batch_size=10, name="shipment_updates")
-def shipment_updates(event: Any) -> dict[str, Any]:
-    """Fan a status change out to the customer; idempotent (deterministic notification id)."""
-    failures = []
-    for record in event:
-        try:
-            shipments.fan_out(json.loads(record.body))
-        except Exception:
-            log.exception("shipment update %s failed", record.to_dict().get("messageId"))
-            failures.append({"itemIdentifier": record.to_dict()["messageId"]})
-    return {"batchItemFailures": failures}
