@@ -8,14 +8,15 @@ Every change is ONE DynamoDB transaction whose conditions carry the invariants:
               `status = confirmed AND version = <read>`: both slots move or neither does;
 - cancel:     booking update on `status = confirmed AND version = <read>` + old slot (-1) +
               order lock delete: capacity is released exactly once however often it is sent.
+Each also carries the customer's message (`notify_op`): a change that is stored always gets
+its message, and a replay or a no-op change (same slot, already cancelled) adds none.
 Nothing is read-then-written in Python: the reads only choose which transaction to attempt.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.bookings import areas
@@ -25,11 +26,9 @@ from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
 from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
 from functions.customers.domain import get_customer
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 from functions.orders.domain import get_order
 from functions.stores import stats
-
-log = logging.getLogger(__name__)
 
 CONFIRMED, CANCELLED = "confirmed", "cancelled"
 IDEMPOTENCY_TTL_S = 24 * 3600
@@ -194,6 +193,7 @@ def book(
     won_by = _won_by(openid)
     if won_by:  # the staff leaderboard: bookings by the followers each staff member won
         ops.append(stats.staff_counters_op(*won_by, {"bookings": 1}))
+    ops.append(_message_op(_to_domain(booking), "booking_confirmed", "预约已确认"))
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -206,7 +206,6 @@ def book(
         if cancelled.failed("lock"):
             raise Conflict("this order already has an active booking", code="already_booked") from None
         _raise_busy(cancelled)
-    _notify(_to_domain(booking), "booking_confirmed", f"booking-{booking_id}-confirmed", "预约已确认")
     return response, False
 
 
@@ -233,12 +232,12 @@ def _won_by(openid: str) -> tuple[str, str] | None:
 
 
 def _order_store(openid: str, order_id: str) -> str | None:
-    """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
-    gets the booking counted. An order not recorded (yet) can still be booked."""
+    """The order must be recorded and be the caller's (404 otherwise, revealing nothing: booking
+    ids not yet recorded would let anyone take slots for another customer's order); its store,
+    if any, gets the booking counted. Orders are never deleted nor change hands, so the check
+    needs no transaction."""
     order = get_order(order_id)
-    if order is None:
-        return None
-    if order.openid != openid:
+    if order is None or order.openid != openid:
         raise NotFound("no such order", code="order_not_found")
     return order.store_id
 
@@ -291,6 +290,15 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
         version = current.version + 1
         at = clock.iso(clock.now())
         day_pk, day_sk = _day_index(new_key, booking_id)
+        moved = replace(
+            current,
+            slot_id=new_key.slot_id,
+            area=new_key.area,
+            date=new_key.date,
+            window=new_key.window,
+            version=version,
+            updated_at=at,
+        )
         ops = [
             _slot_take("new_slot", new_key),
             _slot_release("old_slot", old_key),
@@ -309,6 +317,7 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
                 ],
                 condition=(BookingRow.status == CONFIRMED) & (BookingRow.version == current.version),
             ),
+            _message_op(moved, "booking_rescheduled", "预约已改期", supersedes=_stale_messages(current)),
         ]
         try:
             txn.run(ops)
@@ -317,9 +326,7 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
             if cancelled.failed("booking"):
                 continue  # changed meanwhile (moved or cancelled): look again
             _raise_busy(cancelled)
-        moved = _load(openid, booking_id)
-        _notify(moved, "booking_rescheduled", f"booking-{booking_id}-rescheduled-v{version}", "预约已改期")
-        return moved
+        return _load(openid, booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
 
 
@@ -356,6 +363,12 @@ def cancel(openid: str, booking_id: str) -> Booking:
                 OrderLockRow(f"ORDERLOCK#{current.order_id}"),
                 condition=OrderLockRow.pk.does_not_exist() | (OrderLockRow.booking_id == booking_id),
             ),
+            _message_op(
+                replace(current, status=CANCELLED, version=current.version + 1, updated_at=at),
+                "booking_cancelled",
+                "预约已取消",
+                supersedes=_stale_messages(current),
+            ),
         ]
         try:
             txn.run(ops)
@@ -363,9 +376,7 @@ def cancel(openid: str, booking_id: str) -> Booking:
             if cancelled.failed("booking"):
                 continue  # cancelled or moved meanwhile: look again
             _raise_busy(cancelled)
-        cancelled_booking = _load(openid, booking_id)
-        _notify(cancelled_booking, "booking_cancelled", f"booking-{booking_id}-cancelled", "预约已取消")
-        return cancelled_booking
+        return _load(openid, booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
 
 
@@ -382,16 +393,35 @@ def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
     }
 
 
-def _notify(booking: Booking, kind: str, notification_id: str, status_text: str) -> None:
-    """Queue the message after the change committed. A failure here must not undo or fail the
-    booking: it is logged (the deterministic id makes a later retry safe)."""
-    try:
-        notify(
-            booking.openid,
-            kind,
-            template_fields(booking, status_text),
-            url=links.booking(booking.booking_id),
-            notification_id=notification_id,
-        )
-    except Exception:
-        log.exception("could not queue %s for booking %s", kind, booking.booking_id)
+def message_id(booking: Booking) -> str:
+    """The id of the message announcing the booking's state (deterministic: a repeated
+    transaction records it once). Version 1 is the booking itself; each reschedule and the
+    cancel add one."""
+    if booking.status == CANCELLED:
+        return f"booking-{booking.booking_id}-cancelled"
+    if booking.version == 1:
+        return f"booking-{booking.booking_id}-confirmed"
+    return f"booking-{booking.booking_id}-rescheduled-v{booking.version}"
+
+
+def reminder_message_id(booking_id: str, day: str) -> str:
+    """The day-before reminder of the booking's slot on `day` (functions/bookings/reminders.py)."""
+    return f"booking-{booking_id}-reminder-{day}"
+
+
+def _stale_messages(current: Booking) -> list[str]:
+    """What a change to `current` makes stale if still unsent: its state's message and the
+    reminder for its day."""
+    return [message_id(current), reminder_message_id(current.booking_id, current.date)]
+
+
+def _message_op(booking: Booking, kind: str, status_text: str, supersedes: list[str] | None = None) -> txn.Op:
+    """The customer's message about `booking` as it will be once the transaction commits."""
+    return notify_op(
+        booking.openid,
+        kind,
+        template_fields(booking, status_text),
+        url=links.booking(booking.booking_id),
+        notification_id=message_id(booking),
+        supersedes=supersedes or (),
+    )

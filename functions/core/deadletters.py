@@ -21,7 +21,6 @@ from functions.core.config import resource_name
 DEAD_LETTERS = {
     "notifications-dlq": "notifications",
     "order-events-dlq": "order-events",
-    "shipment-updates-dlq": "shipment-updates",
     "reminder-shards-dlq": "reminder-shards",
 }
 MAX_REDRIVE = 1000  # messages per redrive: a console request stays well inside API Gateway's 29 s

@@ -21,6 +21,7 @@ from functions.operators import domain as operators
 from functions.operators.models import OPERATOR, OperatorRow, operator_pk
 from functions.stores import stats
 from infra.local.wechat_sim import WeChat, deliver
+from tests.bookings.conftest import record_order
 from tests.callback.stories import qr_scene
 from tests.console.conftest import PASSWORD, Browser, put_operator, put_store, uid
 
@@ -228,7 +229,8 @@ def test_a_follow_through_a_staff_code_and_their_followers_booking_count_for_the
     status, _ = deliver(client, sim, sim.event(openid, "subscribe", f"qrscene_{scene}"))
     assert status == 200
     _, slot_ids = area()
-    bookings.book(openid, BookingRequest(slot_ids[0], uid("SO"), "上海市静安区南京西路1号", "13800138000"))
+    order_id = record_order(openid)
+    bookings.book(openid, BookingRequest(slot_ids[0], order_id, "上海市静安区南京西路1号", "13800138000"))
     day = clock.business_date()
     assert stats.staff_totals(store_id, day, day) == {
         "wang-wu": {"scans": 1, "new_followers": 1, "bookings": 1}
@@ -268,9 +270,8 @@ def test_slots_show_capacity_booked_and_remaining_and_lowering_below_booked_is_r
 
     area_id, slot_ids = area(name="浦东新区", capacity=2)
     key = slots.parse_slot_id(slot_ids[0])
-    bookings.book(
-        uid("o").replace("-", "_"), BookingRequest(slot_ids[0], uid("SO"), "上海浦东", "13800138000")
-    )
+    openid = uid("o").replace("-", "_")
+    bookings.book(openid, BookingRequest(slot_ids[0], record_order(openid), "上海浦东", "13800138000"))
     page = admin.get(f"/console/slots?area={area_id}&from={key.date}")
     assert page.status == 200 and "浦东新区" in page.text and "已约 1 · 剩 <strong>1</strong>" in page.text
     fields = {"area": area_id, "date": key.date, "window": key.window}
