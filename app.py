@@ -15,6 +15,7 @@ from functions.notifications.handlers import blueprint as notifications
 from functions.orders.handlers import blueprint as orders
 from functions.reminders.handlers import blueprint as reminders
 from functions.stores.handlers import blueprint as stores
+from functions.warranty.handlers import blueprint as warranty
 
 app = Chalice(app_name="wechat-retail")
 app.register_middleware(error_middleware, "http")
@@ -31,3 +32,4 @@ app.register_blueprint(orders)
 app.register_blueprint(logistics)
 app.register_blueprint(reminders)
 app.register_blueprint(h5)
+app.register_blueprint(warranty)

@@ -17,10 +17,11 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from functions.core import clock, queues, txn
-from functions.core.errors import Conflict, InvalidInput
+from functions.core.errors import Conflict, InvalidInput, RuleBroken
 from functions.customers.domain import order_consent_op
 from functions.logistics import shipments
 from functions.orders.models import OrderRow, PurchaseLineRow
+from functions.warranty import serials as warranty_serials
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def bought_since(openid: str, sku: str, since: datetime) -> bool:
 
 EVENTS_QUEUE = "order-events"
 MAX_LINES = 50  # one transaction: order + lines + shipment + customer stay under DynamoDB's 100
+MAX_SERIALS = 45  # units' serials per order: one transaction item each, the total stays <= 100
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,12 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         )
     if data.reminder_consent is not None:
         ops.append(order_consent_op(data.openid, data.reminder_consent))
+    serial_lines = _serial_lines(data.items)
+    ops += warranty_serials.order_ops(
+        data.order_id, data.openid, clock.business_date(clock.parse_iso(data.purchased_at)), serial_lines
+    )
+    if len(ops) > MAX_TRANSACTION_ITEMS:
+        raise InvalidInput("too many distinct SKUs and serials for one order", code="invalid_items")
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -159,8 +168,10 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
             raise Conflict(
                 "the tracking number is already linked to another order", code="shipment_linked_elsewhere"
             ) from None
+        warranty_serials.raise_if_refused(cancelled, data.openid)
         raise
     order = _to_domain(row)
+    warranty_serials.announce(data.openid, [serial for _, serials in serial_lines for serial in serials])
     if data.shipment:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
     _publish(order)
@@ -196,6 +207,21 @@ def _quantities(items: list[dict[str, Any]]) -> dict[str, int]:
     if len(totals) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} distinct SKUs per order", code="invalid_items")
     return totals
+
+
+def _serial_lines(items: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """(sku, serials) of the lines that carry serials: at most `qty` per line, MAX_SERIALS per
+    order, and no unit twice (one transaction item each)."""
+    lines = [(item["sku"], list(item["serials"])) for item in items if item.get("serials")]
+    every = [serial for _, serials in lines for serial in serials]
+    if len(every) > MAX_SERIALS:
+        raise InvalidInput(f"at most {MAX_SERIALS} serials per order", code="invalid_serials")
+    if len(set(every)) != len(every):
+        raise InvalidInput("a serial appears twice in the order", code="invalid_serials")
+    for item in items:
+        if len(item.get("serials") or []) > int(item["qty"]):
+            raise RuleBroken(f"more serials than units of {item['sku']}", code="serials_exceed_qty")
+    return lines
 
 
 def _publish(order: Order) -> None:
