@@ -8,6 +8,7 @@ from functions.bookings.handlers import blueprint as bookings
 from functions.callback.handlers import blueprint as callback
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
+from functions.h5 import warranty as _warranty_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
 from functions.logistics.handlers import blueprint as logistics
