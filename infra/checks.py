@@ -25,6 +25,8 @@ PSEUDO = {
 CUSTOMER_DATA_TABLES = {"customers", "notifications", "orders", "bookings", "coupons", "reminders"}
 NOTIFICATIONS_QUEUE = "notifications"
 SERVICES_WITHOUT_WILDCARD = ("dynamodb", "sqs")
+# Actions that IAM cannot scope to a resource: allowed on "*" when a statement holds only them.
+ACTIONS_WITHOUT_RESOURCES = {"dynamodb:liststreams"}
 
 
 def references(node: Any) -> set[str]:
@@ -92,6 +94,8 @@ def _wildcard_findings(template: dict[str, Any]) -> list[str]:
         actions = actions if isinstance(actions, list) else [actions]
         resources = statement.get("Resource", [])
         resources = resources if isinstance(resources, list) else [resources]
+        if actions and all(str(a).lower() in ACTIONS_WITHOUT_RESOURCES for a in actions):
+            continue
         services = {str(a).split(":")[0].lower() for a in actions} | ({"*"} if "*" in actions else set())
         wild = [r for r in resources if isinstance(r, str) and ("*" in r.split(":")[-1] or r == "*")]
         for service in SERVICES_WITHOUT_WILDCARD:
@@ -100,6 +104,25 @@ def _wildcard_findings(template: dict[str, Any]) -> list[str]:
         if any(str(a).lower() in ("dynamodb:*", "sqs:*", "*") for a in actions):
             findings.append(f"{rid}: wildcard action {actions}")
     return findings
+
+
+def _stream_findings(
+    where: str, props: dict[str, Any], tables: dict[str, dict[str, Any]], alarmed: set[str]
+) -> list[str]:
+    """A stream consumer reads a table's stream of this template, never drops a record, and
+    someone hears when it falls behind."""
+    found = []
+    stream = props.get("Stream")
+    target = stream.get("Fn::GetAtt") if isinstance(stream, dict) else None
+    if not (isinstance(target, list) and target[0] in tables and target[1] == "StreamArn"):
+        found.append(f"{where}: reads {stream!r}, not a table stream of this template")
+    elif not tables[target[0]]["Properties"].get("StreamSpecification"):
+        found.append(f"{where}: table {target[0]} has no StreamSpecification")
+    if props.get("MaximumRetryAttempts") != -1:
+        found.append(f"{where}: a failing batch would be dropped after MaximumRetryAttempts")
+    if "IteratorAge" not in alarmed:
+        found.append(f"{where}: no IteratorAge alarm")
+    return found
 
 
 def problems(template: dict[str, Any]) -> list[str]:
@@ -154,6 +177,10 @@ def problems(template: dict[str, Any]) -> list[str]:
             zone = event.get("Properties", {}).get("ScheduleExpressionTimezone")
             if event["Type"] == "ScheduleV2" and zone != {"Ref": "TzBusiness"}:
                 found.append(f"{rid}.{ename}: schedule not in the stage's TzBusiness")
+            if event["Type"] == "DynamoDB":
+                found += _stream_findings(
+                    f"{rid}.{ename}", event["Properties"], tables, alarmed.get(rid, set())
+                )
             if event["Type"] != "SQS":
                 continue
             eprops = event["Properties"]

@@ -12,6 +12,11 @@ infra/layer.py) and template.json. The steps after `chalice package --merge-temp
 - every SQS event source points at the data template's queue (Chalice writes an ARN from the
   literal `queue="<logical>"`; the real queue is `${Prefix}-<logical>`) and reports partial
   batch failures (`ReportBatchItemFailures`);
+- every DynamoDB stream event source points at its table's stream (Chalice writes the literal
+  `functions.core.streams.source("<table>")`; it becomes `Fn::GetAtt <Table>.StreamArn`), retries
+  a failed batch until it goes through (halving it to isolate a bad record) and gets its
+  function an alarm on the stream's iterator age, so that a relay that is stuck is seen long
+  before the stream's 24 h retention;
 - every schedule (Chalice writes an EventBridge rule, which reads cron in UTC) becomes an
   EventBridge Scheduler schedule (SAM `ScheduleV2`) named `${Prefix}-<function>`, its cron read
   in the stage's TzBusiness, delivering the same "Scheduled Event" the rule delivered;
@@ -66,12 +71,26 @@ SQS_CONSUME = [
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
 ]
+STREAM_READ = [
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+]
+# Lambda's stream poller also lists streams; ListStreams has no resource-level permission.
+STREAM_LIST = ["dynamodb:ListStreams"]
+# Only these stream records reach the function (Lambda event filtering): the outbox relay acts
+# on new notification records alone, so the worker's own updates never invoke it.
+STREAM_FILTERS: dict[str, dict[str, Any]] = {
+    "notification_outbox": {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["N"]}}}},
+}
+STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 
 # Non-secret settings, per stage: CloudFormation parameter -> (environment variable, default).
 # Values per stage live in infra/stages.yaml.
 SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "WechatAppId": ("WECHAT_APP_ID", "wx-set-me-in-infra-stages-yaml"),
     "WechatApiBase": ("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    "WechatMessageMode": ("WECHAT_MESSAGE_MODE", "compat"),
     "TemplateShipment": ("TEMPLATE_SHIPMENT", "set-me"),
     "TemplateBooking": ("TEMPLATE_BOOKING", "set-me"),
     "TemplateReminder": ("TEMPLATE_REMINDER", "set-me"),
@@ -239,6 +258,26 @@ def _consumed_queue(event: dict[str, Any]) -> str:
     return text.rsplit(":", 1)[-1]
 
 
+def _streamed_table(
+    event: dict[str, Any], name: str, index: dict[str, dict[str, str]], data: dict[str, Any]
+) -> str:
+    """The data template's table whose stream a Chalice DynamoDB event declares."""
+    from functions.core import streams
+
+    declared = event["Properties"]["Stream"]
+    logical = streams.table_of(declared) if isinstance(declared, str) else None
+    if logical is None:
+        raise TemplateError(
+            f"{name} reads stream {declared!r}: declare it as functions.core.streams.source(<table>)"
+        )
+    if logical not in index["tables"]:
+        raise TemplateError(f"{name} reads the stream of table {logical!r}, which infra/data.yaml lacks")
+    table_id = index["tables"][logical]
+    if not data["Resources"][table_id]["Properties"].get("StreamSpecification"):
+        raise TemplateError(f"{name} reads the stream of {logical!r}, which has no StreamSpecification")
+    return table_id
+
+
 def finalize(
     template: dict[str, Any],
     data: dict[str, Any],
@@ -324,9 +363,22 @@ def finalize(
             },
         }
         consumed = []
+        streamed = []
         for event in (props.get("Events") or {}).values():
             if event["Type"] == "Schedule":
                 _business_time_schedule(event, name)
+                continue
+            if event["Type"] == "DynamoDB":
+                table_id = _streamed_table(event, name, index, data)
+                streamed.append(table_id)
+                eprops = event["Properties"]
+                eprops["Stream"] = {"Fn::GetAtt": [table_id, "StreamArn"]}
+                # Never drop a record: retry until it goes through (the IteratorAge alarm says
+                # when that takes long), halving a failing batch to find a record that fails alone.
+                eprops["MaximumRetryAttempts"] = -1
+                eprops["BisectBatchOnFunctionError"] = True
+                if name in STREAM_FILTERS:
+                    eprops["FilterCriteria"] = {"Filters": [{"Pattern": json.dumps(STREAM_FILTERS[name])}]}
                 continue
             if event["Type"] != "SQS":
                 continue
@@ -346,9 +398,14 @@ def finalize(
                     f"{name} times out after {props.get('Timeout')} s but {logical}'s visibility "
                     f"timeout is {visibility} s: a message would be delivered twice at once"
                 )
-        res[f"{rid}Role"] = _role(rid, name, declared[name], consumed, index, data, "VpcConfig" in props)
+        res[f"{rid}Role"] = _role(
+            rid, name, declared[name], consumed, index, data, "VpcConfig" in props, streamed
+        )
 
     _alarms(res, functions, names, index)
+    if "RestAPI" in res:
+        body = res["RestAPI"]["Properties"]["DefinitionBody"]
+        body["x-amazon-apigateway-gateway-responses"] = _gateway_responses()
     outputs = t.setdefault("Outputs", {})
     if "RestAPI" in res:
         base = f"https://${{RestAPI}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{api_stage}"
@@ -360,6 +417,35 @@ def finalize(
     outputs["AlarmTopicArn"] = {"Value": {"Ref": "AlarmTopic"}}
     outputs["SecretsPath"] = {"Value": _secrets_path()}
     return t
+
+
+def _gateway_responses() -> dict[str, Any]:
+    """API Gateway's own answers in our {"error", "message"} shape (CONTRACT §1), in the API's
+    definition (as separate resources they would drift when the definition is deployed). A method
+    and path no route declares reaches no function: API Gateway answers it
+    MISSING_AUTHENTICATION_TOKEN (a bare 403), which becomes our 404 not_found; its other refusals
+    keep their status."""
+    from functions.core.http import NO_SUCH_ROUTE  # noqa: PLC0415 - the app's code, when building
+
+    message = "$context.error.messageString"  # API Gateway's message, already a quoted JSON string
+    json_header = {"gatewayresponse.header.Content-Type": "'application/json'"}
+    return {
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": 404,
+            "responseParameters": json_header,
+            "responseTemplates": {"application/json": json.dumps(NO_SUCH_ROUTE)},
+        },
+        "DEFAULT_4XX": {
+            "responseParameters": json_header,
+            "responseTemplates": {
+                "application/json": f'{{"error": "request_refused", "message": {message}}}'
+            },
+        },
+        "DEFAULT_5XX": {
+            "responseParameters": json_header,
+            "responseTemplates": {"application/json": f'{{"error": "gateway_error", "message": {message}}}'},
+        },
+    }
 
 
 def _business_time_schedule(event: dict[str, Any], name: str) -> None:
@@ -392,6 +478,7 @@ def _role(
     index: dict[str, dict[str, str]],
     data: dict[str, Any],
     vpc: bool = False,
+    streamed: list[str] | None = None,
 ) -> dict[str, Any]:
     from functions.core.secrets import SECRET_NAMES
 
@@ -467,6 +554,16 @@ def _role(
                 "Resource": [{"Fn::GetAtt": [q, "Arn"]} for q in consumed],
             }
         )
+    if streamed:
+        statements.append(
+            {
+                "Sid": "ReadStream",
+                "Effect": "Allow",
+                "Action": STREAM_READ,
+                "Resource": [{"Fn::GetAtt": [t, "StreamArn"]} for t in streamed],
+            }
+        )
+        statements.append({"Sid": "ListStreams", "Effect": "Allow", "Action": STREAM_LIST, "Resource": "*"})
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
@@ -541,6 +638,21 @@ def _alarms(
                 EvaluationPeriods=1,
                 Threshold=1,
                 ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+    for rid in sorted(functions):
+        events = (functions[rid]["Properties"].get("Events") or {}).values()
+        if any(event["Type"] == "DynamoDB" for event in events):
+            res[f"{rid}IteratorAgeAlarm"] = _alarm(
+                f"{names[rid]}: its oldest unread stream record is over 5 minutes old; records "
+                "older than the stream's 24 h retention are lost",
+                Namespace="AWS/Lambda",
+                MetricName="IteratorAge",
+                Dimensions=[{"Name": "FunctionName", "Value": {"Ref": rid}}],
+                Statistic="Maximum",
+                Period=60,
+                EvaluationPeriods=5,
+                Threshold=STREAM_ITERATOR_AGE_ALARM_MS,
+                ComparisonOperator="GreaterThanThreshold",
             )
     worker = _notification_worker(functions, index)
     if worker is None:

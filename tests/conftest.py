@@ -26,6 +26,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from functools import cache  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -160,6 +161,24 @@ def patient_clients(aws: str) -> Iterator[None]:
     _reset_connections()
 
 
+@pytest.fixture(scope="session")
+def http_api(aws: str, _sandbox_server: Any) -> Iterator[str]:
+    """The app served over HTTP in this process, by the request handler `make run` uses (against
+    the embedded AWS and the sandbox); yields its base URL."""
+    from chalice.cli.factory import CLIFactory
+
+    from app import app
+    from infra.local import api_server
+    from infra.local.stack import free_port
+
+    config = CLIFactory(project_dir=str(ROOT)).create_config_obj(chalice_stage_name="dev")
+    port = free_port()
+    server = api_server.create(app, config, "127.0.0.1", port)
+    threading.Thread(target=server.server.serve_forever, name="http-api", daemon=True).start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
@@ -171,19 +190,40 @@ def customer_headers(openid: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(openid)}", "Content-Type": "application/json"}
 
 
-def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
-    """Run a queue's consumer from the real app until the queue is empty; returns records handled."""
+@cache
+def event_runtime() -> Any:
+    """The local event runtime over the real app, one per test process: it keeps its place in
+    each DynamoDB stream, as Lambda's event source mapping does."""
     import boto3
 
     from app import app
     from functions.core.config import resource_name
     from infra.local.runtime import EventRuntime
 
-    runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+    return EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
+
+
+def relay_outbox() -> int:
+    """Run the outbox relay on every notification record written since it last ran (the
+    notifications table's stream -> the notifications queue); returns the records handled."""
+    runtime = event_runtime()
+    consumer = runtime.stream_consumers["notification_outbox"]
+    total = 0
+    while handled := runtime.poll_stream_once(consumer):
+        total += handled
+    return total
+
+
+def drain(queue: str, handler_name: str, max_batches: int = 50) -> int:
+    """Run a queue's consumer from the real app until the queue is empty; returns records handled.
+    The notifications queue is fed by the outbox relay first, as the stream would."""
+    runtime = event_runtime()
     consumer = runtime.consumers[handler_name]
     assert consumer.queue == queue
     total = 0
     for _ in range(max_batches):
+        if queue == "notifications":
+            relay_outbox()
         handled = runtime.poll_once(consumer, wait_s=0)
         if not handled:
             break

@@ -9,7 +9,11 @@ Every change is ONE DynamoDB transaction whose conditions carry the invariants:
 - cancel:     booking update on `status = confirmed AND version = <read>` + old slot (-1) +
               order lock delete: capacity is released exactly once however often it is sent;
 - complete:   booking update on `status = confirmed AND version = <read>` (ops: delivered and
-              installed) + the warranty capability's items registering the units' serials.
+              installed) + the warranty capability's items registering the units' serials
+              (and their messages).
+Each of book, reschedule and cancel also carries the customer's message (`notify_op`): a change
+that is stored always gets its message, and a replay or a no-op change (same slot, already
+cancelled) adds none.
 A repair visit takes and releases a place through the same items (`take_place_op`,
 `release_place_op`), assembled into the warranty capability's own transactions.
 Nothing is read-then-written in Python: the reads only choose which transaction to attempt.
@@ -17,9 +21,8 @@ Nothing is read-then-written in Python: the reads only choose which transaction 
 
 from __future__ import annotations
 
-import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -29,12 +32,10 @@ from functions.bookings.requests import BookingRequest
 from functions.bookings.slots import SlotKey, check_bookable, parse_slot_id
 from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 from functions.orders.domain import get_order
 from functions.stores import stats
 from functions.warranty import serials as warranty_serials
-
-log = logging.getLogger(__name__)
 
 CONFIRMED, CANCELLED, DONE = "confirmed", "cancelled", "done"
 MAX_SERIALS = 50  # per completion: one transaction item each
@@ -217,6 +218,7 @@ def book(
         )
     if store_id:
         ops.append(stats.counters_op(store_id, {"bookings": 1}))
+    ops.append(_message_op(_to_domain(booking), "booking_confirmed", "预约已确认"))
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -229,7 +231,6 @@ def book(
         if cancelled.failed("lock"):
             raise Conflict("this order already has an active booking", code="already_booked") from None
         _raise_busy(cancelled)
-    _notify(_to_domain(booking), "booking_confirmed", f"booking-{booking_id}-confirmed", "预约已确认")
     return response, False
 
 
@@ -248,12 +249,12 @@ def _replay(idem_pk: str, request: BookingRequest) -> dict[str, Any] | None:
 
 
 def _order_store(openid: str, order_id: str) -> str | None:
-    """A known order must be the caller's (404 otherwise, revealing nothing); its store, if any,
-    gets the booking counted. An order not recorded (yet) can still be booked."""
+    """The order must be recorded and be the caller's (404 otherwise, revealing nothing: booking
+    ids not yet recorded would let anyone take slots for another customer's order); its store,
+    if any, gets the booking counted. Orders are never deleted nor change hands, so the check
+    needs no transaction."""
     order = get_order(order_id)
-    if order is None:
-        return None
-    if order.openid != openid:
+    if order is None or order.openid != openid:
         raise NotFound("no such order", code="order_not_found")
     return order.store_id
 
@@ -306,6 +307,15 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
         version = current.version + 1
         at = clock.iso(clock.now())
         day_pk, day_sk = _day_index(new_key, booking_id)
+        moved = replace(
+            current,
+            slot_id=new_key.slot_id,
+            area=new_key.area,
+            date=new_key.date,
+            window=new_key.window,
+            version=version,
+            updated_at=at,
+        )
         ops = [
             _slot_take("new_slot", new_key),
             _slot_release("old_slot", old_key),
@@ -324,6 +334,7 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
                 ],
                 condition=(BookingRow.status == CONFIRMED) & (BookingRow.version == current.version),
             ),
+            _message_op(moved, "booking_rescheduled", "预约已改期", supersedes=_stale_messages(current)),
         ]
         try:
             txn.run(ops)
@@ -332,9 +343,7 @@ def reschedule(openid: str, booking_id: str, slot_id: str) -> Booking:
             if cancelled.failed("booking"):
                 continue  # changed meanwhile (moved or cancelled): look again
             _raise_busy(cancelled)
-        moved = _load(openid, booking_id)
-        _notify(moved, "booking_rescheduled", f"booking-{booking_id}-rescheduled-v{version}", "预约已改期")
-        return moved
+        return _load(openid, booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
 
 
@@ -371,6 +380,12 @@ def cancel(openid: str, booking_id: str) -> Booking:
                 OrderLockRow(f"ORDERLOCK#{current.order_id}"),
                 condition=OrderLockRow.pk.does_not_exist() | (OrderLockRow.booking_id == booking_id),
             ),
+            _message_op(
+                replace(current, status=CANCELLED, version=current.version + 1, updated_at=at),
+                "booking_cancelled",
+                "预约已取消",
+                supersedes=_stale_messages(current),
+            ),
         ]
         try:
             txn.run(ops)
@@ -378,9 +393,7 @@ def cancel(openid: str, booking_id: str) -> Booking:
             if cancelled.failed("booking"):
                 continue  # cancelled or moved meanwhile: look again
             _raise_busy(cancelled)
-        cancelled_booking = _load(openid, booking_id)
-        _notify(cancelled_booking, "booking_cancelled", f"booking-{booking_id}-cancelled", "预约已取消")
-        return cancelled_booking
+        return _load(openid, booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
 
 
@@ -452,16 +465,35 @@ def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
     }
 
 
-def _notify(booking: Booking, kind: str, notification_id: str, status_text: str) -> None:
-    """Queue the message after the change committed. A failure here must not undo or fail the
-    booking: it is logged (the deterministic id makes a later retry safe)."""
-    try:
-        notify(
-            booking.openid,
-            kind,
-            template_fields(booking, status_text),
-            url=links.booking(booking.booking_id),
-            notification_id=notification_id,
-        )
-    except Exception:
-        log.exception("could not queue %s for booking %s", kind, booking.booking_id)
+def message_id(booking: Booking) -> str:
+    """The id of the message announcing the booking's state (deterministic: a repeated
+    transaction records it once). Version 1 is the booking itself; each reschedule and the
+    cancel add one."""
+    if booking.status == CANCELLED:
+        return f"booking-{booking.booking_id}-cancelled"
+    if booking.version == 1:
+        return f"booking-{booking.booking_id}-confirmed"
+    return f"booking-{booking.booking_id}-rescheduled-v{booking.version}"
+
+
+def reminder_message_id(booking_id: str, day: str) -> str:
+    """The day-before reminder of the booking's slot on `day` (functions/bookings/reminders.py)."""
+    return f"booking-{booking_id}-reminder-{day}"
+
+
+def _stale_messages(current: Booking) -> list[str]:
+    """What a change to `current` makes stale if still unsent: its state's message and the
+    reminder for its day."""
+    return [message_id(current), reminder_message_id(current.booking_id, current.date)]
+
+
+def _message_op(booking: Booking, kind: str, status_text: str, supersedes: list[str] | None = None) -> txn.Op:
+    """The customer's message about `booking` as it will be once the transaction commits."""
+    return notify_op(
+        booking.openid,
+        kind,
+        template_fields(booking, status_text),
+        url=links.booking(booking.booking_id),
+        notification_id=message_id(booking),
+        supersedes=supersedes or (),
+    )

@@ -3,27 +3,20 @@
 The job reads only tomorrow's confirmed bookings (gsi2 "DAY#<date>": a Query whose cost grows
 with that day's bookings, not with the table). Each booking is claimed with a conditional
 write - `reminded_for` set to the slot date on `status = confirmed AND date = <date> AND
-reminded_for <> <date>` - before its message is queued, so overlapping or repeated runs send
-nothing twice, and a booking cancelled or moved meanwhile gets no reminder. The message id is
-deterministic too ("booking-<id>-reminder-<date>"), so a repeated notify is harmless: a re-run
-repeats it for claimed bookings, which heals a run that died between its claim and its notify.
+reminded_for <> <date>` - in ONE transaction with its message ("booking-<id>-reminder-<date>"),
+so overlapping or repeated runs send nothing twice, a booking cancelled or moved meanwhile gets
+no reminder, and a claimed booking always has its message.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
-from functions.bookings.domain import CONFIRMED, _to_domain, template_fields
+from functions.bookings.domain import CONFIRMED, _to_domain, reminder_message_id, template_fields
 from functions.bookings.models import BookingRow
-from functions.core import clock, links
-from functions.core.models import condition_failed
-from functions.notifications.domain import notify
-
-log = logging.getLogger(__name__)
+from functions.core import clock, links, txn
+from functions.notifications.domain import notify_op
 
 
 def run_date(event: dict[str, Any] | None) -> date:
@@ -37,65 +30,42 @@ def run_date(event: dict[str, Any] | None) -> date:
 
 
 def send_day_before(today: date) -> dict[str, Any]:
-    """Remind every confirmed booking of `today + 1`. Returns counts; raises at the end if some
-    failed (after releasing their claims), so the scheduler's retry picks them up."""
+    """Remind every confirmed booking of `today + 1`. Returns counts; a storage error raises,
+    so the scheduler's retry picks up what is left (claims and messages commit together)."""
     target = (today + timedelta(days=1)).isoformat()
-    counts = {"date": target, "reminded": 0, "already": 0, "failed": 0}
+    counts = {"date": target, "reminded": 0, "already": 0}
     for row in BookingRow.by_day.query(f"DAY#{target}"):
-        if row.status != CONFIRMED or row.date != target:
+        if row.status != CONFIRMED or row.date != target or row.reminded_for == target:
             counts["already"] += 1
-            continue
-        if row.reminded_for == target or not _claim(row, target):
-            # Claimed by an earlier or overlapping run. notify() is idempotent by its id, so
-            # repeating it sends nothing twice and heals a run that died between claim and notify.
-            _send(row, target)
-            counts["already"] += 1
-            continue
-        if _send(row, target):
+        elif _claim_with_message(row, target):
             counts["reminded"] += 1
         else:
-            counts["failed"] += 1
-            _release(row, target)
-    if counts["failed"]:
-        raise RuntimeError(f"booking reminders: {counts['failed']} could not be queued; {counts}")
+            counts["already"] += 1  # claimed by an overlapping run, or changed meanwhile
     return counts
 
 
-def _claim(row: BookingRow, target: str) -> bool:
+def _claim_with_message(row: BookingRow, target: str) -> bool:
+    """Claim the booking's reminder for `target` and record its message, atomically."""
+    booking = _to_domain(row)
+    claim = txn.update(
+        "claim",
+        BookingRow(row.pk),
+        actions=[BookingRow.reminded_for.set(target)],
+        condition=(BookingRow.status == CONFIRMED)
+        & (BookingRow.date == target)
+        & (BookingRow.reminded_for.does_not_exist() | (BookingRow.reminded_for != target)),
+    )
+    message = notify_op(
+        booking.openid,
+        "booking_reminder",
+        template_fields(booking, "明天上门服务"),
+        url=links.booking(booking.booking_id),
+        notification_id=reminder_message_id(booking.booking_id, target),
+    )
     try:
-        BookingRow(row.pk).update(
-            actions=[BookingRow.reminded_for.set(target)],
-            condition=(BookingRow.status == CONFIRMED)
-            & (BookingRow.date == target)
-            & (BookingRow.reminded_for.does_not_exist() | (BookingRow.reminded_for != target)),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
+        txn.run([claim, message])
+    except txn.Cancelled as cancelled:
+        if cancelled.failed("claim"):
             return False
         raise
-    return True
-
-
-def _release(row: BookingRow, target: str) -> None:
-    try:
-        BookingRow(row.pk).update(
-            actions=[BookingRow.reminded_for.remove()], condition=BookingRow.reminded_for == target
-        )
-    except UpdateError:
-        log.exception("could not release the reminder claim of %s", row.booking_id)
-
-
-def _send(row: BookingRow, target: str) -> bool:
-    booking = _to_domain(row)
-    try:
-        notify(
-            booking.openid,
-            "booking_reminder",
-            template_fields(booking, "明天上门服务"),
-            url=links.booking(booking.booking_id),
-            notification_id=f"booking-{booking.booking_id}-reminder-{target}",
-        )
-    except Exception:
-        log.exception("could not queue the reminder of booking %s", booking.booking_id)
-        return False
     return True

@@ -20,14 +20,14 @@ MAX_WINDOWS = 48  # one transaction item each; DynamoDB allows 100
 MAX_CAPACITY = 100_000
 
 # Python's `$` also matches before a final "\n": `(?!\n)` keeps a trailing newline out.
-WINDOW = r"^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$(?!\n)"
+WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$(?!\n)"
 # Free text: no control characters, and something other than spaces.
 TEXT = r"^[^\S\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$(?!\n)"
 
 Window = Annotated[str, Meta(pattern=WINDOW, description='a business-time window "HH:MM-HH:MM"')]
 Capacity = Annotated[int, Meta(ge=0, le=MAX_CAPACITY)]
 Address = Annotated[str, Meta(min_length=1, max_length=200, pattern=TEXT)]
-Phone = Annotated[str, Meta(max_length=20, pattern=r"^\+?\d[\d -]{5,19}$(?!\n)")]
+Phone = Annotated[str, Meta(max_length=20, pattern=r"^\+?[0-9][0-9 -]{5,19}$(?!\n)")]
 BookingId = Annotated[str, Meta(pattern=IDENTIFIER, max_length=64, description="a booking id")]
 IdempotencyKey = Annotated[
     str, Meta(pattern=r"^[\x21-\x7e]{1,128}$(?!\n)", description="1-128 printable ASCII characters")

@@ -8,9 +8,10 @@ message arrives so that the plaintext path and the API's cold start do not pay f
 from __future__ import annotations
 
 import hashlib
-import hmac
 from functools import lru_cache
 from typing import Any
+
+from functions.core import signing
 
 
 class SignatureError(Exception):
@@ -27,11 +28,12 @@ class DecryptError(Exception):
 
 def signature(token: str, *parts: str) -> str:
     """sha1 of the sorted, concatenated token and parts (WeChat's scheme for both signatures)."""
-    return hashlib.sha1("".join(sorted([token, *parts])).encode()).hexdigest()
+    # surrogatepass: a query value may hold any code point; it then just fails to match.
+    return hashlib.sha1("".join(sorted([token, *parts])).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check_signature(expected_from: tuple[str, ...], token: str, supplied: str | None) -> None:
-    if not supplied or not hmac.compare_digest(signature(token, *expected_from).encode(), supplied.encode()):
+    if not supplied or not signing.matches(signature(token, *expected_from), supplied):
         raise SignatureError()
 
 

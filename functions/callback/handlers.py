@@ -8,26 +8,27 @@ from __future__ import annotations
 
 import logging
 import secrets
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FuturesTimeout
-from functools import cache
 
 import msgspec
+from botocore.exceptions import BotoCoreError, ClientError
 from chalice import Response
+from pynamodb.exceptions import PynamoDBException
 
 from functions.callback import crypto, domain
 from functions.callback.message import InvalidMessage, Message
 from functions.callback.xmlmsg import XmlRefused, parse, text_reply
-from functions.core import clock
+from functions.core import clock, deadline, txn
 from functions.core.config import Settings, get_settings
-from functions.core.errors import Forbidden, InvalidInput
+from functions.core.errors import Forbidden, InvalidInput, Unavailable
 from functions.core.http import Blueprint
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-DEADLINE_S = 4.0  # WeChat gives up at 5 s; past this we answer `success`
+DEADLINE_S = 4.0  # WeChat gives up at 5 s: by then we have answered, 503 if not stored
+# What a storage failure looks like: the SDK's and PynamoDB's errors, a cancelled transaction.
+STORAGE_FAILURES = (PynamoDBException, BotoCoreError, ClientError, txn.Cancelled)
 SUCCESS = "success"
 # WeChat posts text/xml; accept the other types XML arrives with rather than a 415.
 CONTENT_TYPES = [
@@ -38,6 +39,31 @@ CONTENT_TYPES = [
     "application/x-www-form-urlencoded",
     "application/json",
 ]
+
+
+TEXT = {"schema": {"type": "string"}}
+# The XML body and the text or XML answers, which the declarations cannot say (CONTRACT §2).
+MESSAGE_DOCUMENT = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/xml": {
+                "schema": {
+                    "type": "string",
+                    "maxLength": MAX_BODY_BYTES,
+                    "description": "WeChat's message XML; in safe mode <xml><ToUserName/><Encrypt/></xml>",
+                }
+            }
+        },
+    },
+    "responses": {
+        "200": {
+            "description": "`success`, or a reply message (sealed with AES in safe mode)",
+            "content": {"text/plain": TEXT, "application/xml": TEXT},
+        }
+    },
+}
+VERIFY_DOCUMENT = {"responses": {"200": {"description": "`echostr`", "content": {"text/plain": TEXT}}}}
 
 
 class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
@@ -54,9 +80,10 @@ class CallbackQuery(msgspec.Struct, forbid_unknown_fields=False):
 
 def _check_fresh(timestamp: str, settings: Settings) -> None:
     window = settings.wechat_replay_window_s
-    if not timestamp.isdigit():
+    sent_at = clock.unix_seconds(timestamp)
+    if sent_at is None:
         raise Forbidden("timestamp must be unix seconds", code="invalid_timestamp")
-    if window and abs(clock.now_ts() - int(timestamp)) > window:
+    if window and abs(clock.now_ts() - sent_at) > window:
         raise Forbidden(f"timestamp is outside the {window} s replay window", code="stale_timestamp")
 
 
@@ -74,7 +101,7 @@ def _parse(body: bytes | str) -> dict:
         raise InvalidInput(str(error), code="invalid_xml") from None
 
 
-@blueprint.route("/wechat/callback", methods=["GET"], query=CallbackQuery)
+@blueprint.route("/wechat/callback", methods=["GET"], query=CallbackQuery, document=VERIFY_DOCUMENT)
 def verify_server(query: CallbackQuery) -> Response:
     """WeChat's server verification: echo `echostr` when the signature is ours."""
     settings = get_settings()
@@ -83,13 +110,23 @@ def verify_server(query: CallbackQuery) -> Response:
     return Response(body=query.echostr, headers={"Content-Type": "text/plain"})
 
 
-@blueprint.route("/wechat/callback", methods=["POST"], content_types=CONTENT_TYPES, query=CallbackQuery)
+@blueprint.route(
+    "/wechat/callback",
+    methods=["POST"],
+    content_types=CONTENT_TYPES,
+    query=CallbackQuery,
+    document=MESSAGE_DOCUMENT,
+)
 def receive(query: CallbackQuery) -> Response:
     """A message or event from WeChat: verified, handled once, answered within the deadline."""
     request = blueprint.current_request
     settings = get_settings()
     timestamp, nonce = query.timestamp, query.nonce
     safe = query.encrypt_type.lower() == "aes"
+    if not safe and settings.wechat_message_mode == "safe":
+        # A plaintext message is authenticated by a (signature, timestamp, nonce) triple that
+        # any logged callback URL reveals; in safe mode only msg_signature over AES counts.
+        raise Forbidden("this account is in safe mode: callbacks must be encrypted", code="plaintext_refused")
     # Safe mode is authenticated by msg_signature over the ciphertext; `signature` is
     # checked whenever sent, and is required in plaintext mode.
     if not safe or query.signature:
@@ -138,19 +175,19 @@ def _decrypt(fields: dict, msg_signature: str, timestamp: str, nonce: str, setti
         raise InvalidInput("the ciphertext does not decrypt", code="invalid_ciphertext") from None
 
 
-@cache
-def _executor() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="wechat-callback")
-
-
 def _process_within_deadline(message: Message) -> str | None:
-    """The reply, or None (`success`) if storage fails or is too slow: an error or a
-    timeout would make WeChat show the customer "service unavailable"."""
-    future = _executor().submit(domain.process, message)
+    """The reply, once the message's effects are stored; Unavailable (503, so that WeChat
+    retries; the dedupe record keeps the retries exactly once) when storage fails or cannot
+    finish before the deadline. The work runs on this thread and every DynamoDB attempt must fit
+    before the deadline (functions.core.deadline), so nothing is still running once we answer."""
     try:
-        return future.result(timeout=DEADLINE_S)
-    except FuturesTimeout:
-        log.error("callback %s missed the %.1f s deadline; answered success", message.dedupe_key, DEADLINE_S)
-    except Exception:
-        log.exception("callback %s failed; answered success", message.dedupe_key)
-    return None
+        with deadline.within(DEADLINE_S):
+            return domain.process(message)
+    except deadline.DeadlineExceeded as error:
+        log.error("callback %s: %s; answered 503 for WeChat to retry", message.dedupe_key, error.message)
+        raise
+    except STORAGE_FAILURES as error:
+        log.error(
+            "callback %s: storage failed (%r); answered 503 for WeChat to retry", message.dedupe_key, error
+        )
+        raise Unavailable("the message could not be stored; retry", code="storage_unavailable") from None

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.core import clock
+
 
 class InvalidMessage(Exception):
     """Well-formed XML that is not a WeChat message (required fields missing)."""
@@ -31,13 +33,13 @@ class Message:
     @classmethod
     def from_fields(cls, fields: dict[str, Any]) -> Message:
         from_user, msg_type = _text(fields.get("FromUserName")), _text(fields.get("MsgType")).lower()
-        create_time = _text(fields.get("CreateTime"))
-        if not from_user or not msg_type or not create_time.isdigit():
-            raise InvalidMessage("FromUserName, MsgType and a numeric CreateTime are required")
+        create_time = clock.unix_seconds(_text(fields.get("CreateTime")))
+        if not from_user or not msg_type or create_time is None:
+            raise InvalidMessage("FromUserName, MsgType and a CreateTime in unix seconds are required")
         return cls(
             to_user=_text(fields.get("ToUserName")),
             from_user=from_user,
-            create_time=int(create_time),
+            create_time=create_time,
             msg_type=msg_type,
             event=_text(fields.get("Event")),
             event_key=_text(fields.get("EventKey")),

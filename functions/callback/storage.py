@@ -1,8 +1,8 @@
 """The callback's own storage: its dedupe record, committed with the message's effects.
 
-One transaction per message at most, on the short-retry connection (`retries=1`), so that a
-read and the commit fit inside WeChat's 5 seconds even when DynamoDB is slow (and the handler's
-deadline answers `success` if they do not). The effects are transaction items that their owners
+One transaction per message at most, on the short-retry connection (`retries=1`); inside the
+handler's deadline an attempt that could not finish in time is not sent (functions.core.deadline),
+and the handler answers 503 so that WeChat retries. The effects are transaction items that their owners
 provide (customers, stores); this module never touches their rows.
 """
 

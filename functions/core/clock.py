@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from functions.core.config import get_settings
 
+MAX_TIMESTAMP_DIGITS = 12  # unix seconds until the year 33658
 _lock = threading.Lock()
 _fixed: datetime | None = None
 
@@ -21,6 +22,15 @@ def now() -> datetime:
 
 def now_ts() -> int:
     return int(now().timestamp())
+
+
+def unix_seconds(text: str | None) -> int | None:
+    """`text` (a header, a query value, a WeChat CreateTime) as unix seconds if it is 1 to 12
+    ASCII digits, else None: `"²".isdigit()` is true but `int("²")` raises, and `int()` of
+    thousands of digits raises too."""
+    if not text or len(text) > MAX_TIMESTAMP_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def set_now(moment: datetime | None) -> None:

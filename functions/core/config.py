@@ -19,6 +19,8 @@ SANDBOX_APP_SECRET = "sandbox-app-secret"  # noqa: S105 - local sandbox only
 SANDBOX_TOKEN = "sandboxtoken"  # noqa: S105 - local sandbox only
 SANDBOX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 _GENERATED_SESSION_SECRET = secrets.token_hex(32)
+# The account's message encryption setting; in "safe" a plaintext callback is refused.
+MESSAGE_MODES = ("plain", "compat", "safe")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Settings:
     wechat_encoding_aes_key: str
     wechat_api_base: str
     wechat_replay_window_s: int
+    wechat_message_mode: str  # one of MESSAGE_MODES
     admin_api_key: str
     session_secret: str
     session_ttl_s: int
@@ -70,6 +73,7 @@ def load_settings() -> Settings:
         wechat_encoding_aes_key=_env("WECHAT_ENCODING_AES_KEY", SANDBOX_AES_KEY),
         wechat_api_base=_env("WECHAT_API_BASE", "http://127.0.0.1:9000").rstrip("/"),
         wechat_replay_window_s=int(_env("WECHAT_REPLAY_WINDOW_S", "300")),
+        wechat_message_mode=_message_mode(_env("WECHAT_MESSAGE_MODE", "compat")),
         admin_api_key=_env("ADMIN_API_KEY", "dev-admin-key"),
         session_secret=_env("SESSION_SECRET", _GENERATED_SESSION_SECRET),
         session_ttl_s=int(_env("SESSION_TTL_S", "7200")),
@@ -93,6 +97,13 @@ def load_settings() -> Settings:
             "/"
         ),
     )
+
+
+def _message_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in MESSAGE_MODES:
+        raise ValueError(f"WECHAT_MESSAGE_MODE must be one of {', '.join(MESSAGE_MODES)}, not {value!r}")
+    return mode
 
 
 @lru_cache(maxsize=1)

@@ -35,7 +35,7 @@ OpenId = Annotated[str, Meta(pattern=OPENID, min_length=1, max_length=64, descri
 SlotId = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9._:-]{1,64}\|\d{4}-\d{2}-\d{2}\|\d{2}:\d{2}-\d{2}:\d{2}$(?!\n)",
+        pattern=r"^[A-Za-z0-9._:-]{1,64}\|[0-9]{4}-[0-9]{2}-[0-9]{2}\|[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$(?!\n)",
         max_length=64 + 24,
         description="a slot id: <area>|<YYYY-MM-DD>|<HH:MM-HH:MM>",
     ),

@@ -13,7 +13,6 @@ status here (STATUS). The same declarations produce the OpenAPI document (functi
 from __future__ import annotations
 
 import functools
-import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import msgspec
 from chalice import Response
 from chalice.app import Request
 
+from functions.core import signing
 from functions.core.config import get_settings
 from functions.core.errors import (
     AppError,
@@ -48,6 +48,8 @@ Auth = Literal["admin", "customer"] | Callable[[Request], Any] | None
 MAX_JSON_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
 MAX_FORM_FIELDS = 50
+# What a request for a route we do not have gets, locally and from API Gateway (infra/template.py).
+NO_SUCH_ROUTE = {"error": "not_found", "message": "no such route"}
 
 # The one mapping from domain errors to HTTP statuses (CONTRACT §1: shape 400, rules 422).
 STATUS: dict[type[AppError], int] = {
@@ -128,6 +130,8 @@ def decode_json(raw: bytes, kind: type[T]) -> T:
         raise invalid(error) from None
     except msgspec.DecodeError:
         raise InvalidInput("body is not valid JSON", code="invalid_json") from None
+    except RecursionError:  # msgspec's own limit on nesting, deeper than any request of ours
+        raise InvalidInput("body is nested too deep", code="invalid_json") from None
 
 
 def read_body(request: Request, kind: type[T]) -> T:
@@ -162,13 +166,29 @@ def check(value: Any, kind: Any, name: str) -> Any:
         raise invalid(error, name) from None
 
 
+def refuse_lone_surrogates(request: Request, path_params: dict[str, Any]) -> None:
+    """400 for a header, query or path value that is not Unicode text (a lone surrogate such as
+    "\\ud800" cannot be encoded, stored, signed or logged)."""
+    for where, values in (
+        ("header", (request.headers or {}).items()),
+        ("query", (request.query_params or {}).items()),
+        ("path", path_params.items()),
+    ):
+        for name, value in values:
+            try:
+                f"{name}{value}".encode()
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    f"the {where} value {name!r} is not valid text", code="invalid_encoding"
+                ) from None
+
+
 def header(request: Request, name: str) -> str | None:
     return request.headers.get(name.lower()) if request.headers else None
 
 
 def require_admin(request: Request) -> None:
-    supplied = header(request, "X-Api-Key") or ""
-    if not hmac.compare_digest(supplied.encode(), get_settings().admin_api_key.encode()):
+    if not signing.matches(get_settings().admin_api_key, header(request, "X-Api-Key") or ""):
         raise Unauthenticated("missing or wrong X-Api-Key", code="unauthorized")
 
 
@@ -197,6 +217,9 @@ class RouteSpec:
     path_types: dict[str, Any] = field(default_factory=dict)
     form: Any = None  # an HTML form's fields (application/x-www-form-urlencoded)
     html: bool = False  # answers are pages (its errors too), not JSON
+    # What the declarations cannot say, as OpenAPI operation fields: a body the view reads itself
+    # (a form, XML), answers in another shape than ours, headers a signed caller sends.
+    document: dict[str, Any] = field(default_factory=dict)
 
 
 ROUTES: list[RouteSpec] = []
@@ -215,6 +238,7 @@ class Blueprint(chalice.Blueprint):
         path_types: dict[str, Any] | None = None,
         form: Any = None,
         errors: Callable[[AppError], Response] | None = None,
+        document: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """`form`: the fields of an HTML form body, as `body` for JSON (the view gets `form=`).
@@ -230,6 +254,7 @@ class Blueprint(chalice.Blueprint):
             def handle(**params: Any) -> Any:
                 request = self.current_request
                 try:
+                    refuse_lone_surrogates(request, params)
                     if auth == "admin":
                         require_admin(request)
                     elif auth == "customer":
@@ -251,7 +276,18 @@ class Blueprint(chalice.Blueprint):
             summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
             methods = tuple(kwargs.get("methods", ["GET"]))
             ROUTES.append(
-                RouteSpec(path, methods, summary, auth, body, query, path_types, form, errors is not None)
+                RouteSpec(
+                    path,
+                    methods,
+                    summary,
+                    auth,
+                    body,
+                    query,
+                    path_types,
+                    form,
+                    errors is not None,
+                    document or {},
+                )
             )
             register(handle)
             return view

@@ -1,12 +1,14 @@
 """PynamoDB base settings shared by every table.
 
 Timeouts and retries are short so a slow DynamoDB cannot push a WeChat callback past
-its 5-second deadline or an API call past API Gateway's 29 s.
+its 5-second deadline or an API call past API Gateway's 29 s. Every attempt, from a model or
+a transaction, passes the request's deadline first (functions.core.deadline).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -14,6 +16,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
+from functions.core import deadline
 from functions.core.config import resource_name
 
 
@@ -34,6 +37,27 @@ class _LazyMeta(type):
         return _region()
 
 
+class _WithinDeadline(Mapping[str, str]):
+    """PynamoDB merges a connection's `extra_headers` into every HTTP attempt, retries included,
+    just before it is sent: the one hook it offers per attempt. This mapping adds no header; it
+    refuses an attempt that could end past the request's deadline (DeadlineExceeded, which the
+    SDK does not retry). Its worst case is read when it is asked, as a test may change them."""
+
+    def __iter__(self) -> Iterator[str]:
+        worst_case = TableMeta.connect_timeout_seconds + TableMeta.read_timeout_seconds
+        deadline.require(worst_case, "a DynamoDB request")
+        return iter(())
+
+    def __getitem__(self, name: str) -> str:
+        raise KeyError(name)
+
+    def __len__(self) -> int:
+        return 0
+
+
+WITHIN_DEADLINE = _WithinDeadline()
+
+
 class TableMeta(metaclass=_LazyMeta):
     """Base of every model's Meta: set `table` to the logical name of infra/data.yaml."""
 
@@ -42,6 +66,7 @@ class TableMeta(metaclass=_LazyMeta):
     connect_timeout_seconds = 1
     read_timeout_seconds = 2
     max_retry_attempts = 2
+    extra_headers = WITHIN_DEADLINE
 
 
 @cache
@@ -52,6 +77,7 @@ def transaction_connection(max_retry_attempts: int = TableMeta.max_retry_attempt
         connect_timeout_seconds=TableMeta.connect_timeout_seconds,
         read_timeout_seconds=TableMeta.read_timeout_seconds,
         max_retry_attempts=max_retry_attempts,
+        extra_headers=WITHIN_DEADLINE,
     )
 
 

@@ -7,8 +7,9 @@ a plain string otherwise), query parameters (the fields of its `query` Struct) a
 (its `body` Struct) or form (its `form` Struct, for the customer pages, whose answers are HTML).
 Each Struct is one schema in `components/schemas`
 (msgspec.json.schema_components); the identifier grammar of core.fields appears inline wherever a
-field is declared with it. Routes that read their body themselves (a form, XML) appear with
-their path and method.
+field is declared with it. What a declaration cannot say (a body the view reads itself, such as
+a form or XML; answers in another shape; a signed caller's other headers) a route adds as
+OpenAPI operation fields (`document`).
 
 Built once per container, on the first request for it (`document`), never at import.
 """
@@ -115,9 +116,11 @@ def _operation(
     error = {"application/json": {"schema": schema_of[id(ApiError)]}}
     responses: dict[str, Any] = {"2XX": {"description": "done"}}
     if spec.html:  # a page: its answers are HTML, a sign-in redirect or a page that says what went wrong
-        error = {"text/html": {"schema": {"type": "string"}}}
+        page = {"text/html": {"schema": {"type": "string"}}}
+        # Chalice's own refusals (415 for a body that is not a form) come as JSON in our shape.
+        error = {**page, **error}
         responses = {
-            "2XX": {"description": "the page", "content": dict(error)},
+            "2XX": {"description": "the page", "content": page},
             "3XX": {"description": "the next page, or WeChat's sign-in"},
         }
     operation: dict[str, Any] = {
@@ -139,6 +142,13 @@ def _operation(
     body = _body(spec, schema_of)
     if body is not None:
         operation["requestBody"] = body
+    for key, value in spec.document.items():  # what the declarations cannot say
+        if key in ("responses", "parameters"):
+            operation[key] = (
+                {**operation[key], **value} if key == "responses" else [*operation.get(key, []), *value]
+            )
+        else:
+            operation[key] = value
     return operation
 
 

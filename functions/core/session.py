@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 
-from functions.core import clock
+from functions.core import clock, signing
 from functions.core.config import get_settings
 from functions.core.errors import Unauthenticated
 
@@ -30,9 +31,14 @@ def verify_token(token: str) -> str:
     if len(parts) != 3:
         raise Unauthenticated("malformed session token", code="invalid_token")
     openid_b64, expires, signature = parts
-    if not hmac.compare_digest(_sign(f"{openid_b64}.{expires}"), signature):
+    payload = f"{openid_b64}.{expires}"
+    if not payload.isascii() or not signing.matches(_sign(payload), signature):
         raise Unauthenticated("session token signature is invalid", code="invalid_token")
-    if not expires.isdigit() or int(expires) < clock.now_ts():
+    expires_ts = clock.unix_seconds(expires)
+    if expires_ts is None or expires_ts < clock.now_ts():
         raise Unauthenticated("session token has expired", code="token_expired")
     padded = openid_b64 + "=" * (-len(openid_b64) % 4)
-    return base64.urlsafe_b64decode(padded).decode()
+    try:
+        return base64.urlsafe_b64decode(padded).decode()
+    except (binascii.Error, UnicodeDecodeError):  # signed by us, so only if the secret leaked
+        raise Unauthenticated("malformed session token", code="invalid_token") from None

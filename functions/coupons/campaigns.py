@@ -104,8 +104,11 @@ def _moment(text: str, name: str, end_of_day: bool) -> int:
         if len(text) == 10:
             day = date.fromisoformat(text)
             start = clock.business_datetime(day + timedelta(days=1 if end_of_day else 0), "00:00")
-            return int(start.timestamp()) - (1 if end_of_day else 0)
-        return int(clock.parse_iso(text).timestamp())
+            ts = int(start.timestamp()) - (1 if end_of_day else 0)
+        else:
+            ts = int(clock.parse_iso(text).timestamp())
+        ts_iso(ts)  # shown back as UTC: year 1 or 9999 in business time may not be on that calendar
+        return ts
     except (ValueError, OverflowError):
         raise InvalidInput(
             f"{name} is not a date or date-time we can use: {text}", code=f"invalid_{name}"

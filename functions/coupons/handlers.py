@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import msgspec
 from chalice import Response
 from chalice.app import Request
 
-from functions.core.fields import CampaignId
+from functions.core.fields import CampaignId, StoreId
 from functions.core.http import Blueprint, header, raw_body
 from functions.coupons import campaigns, issuing, redemption
 from functions.coupons.requests import CampaignRequest, ClaimRequest, IssueRequest, RedemptionRequest
@@ -13,6 +14,22 @@ from functions.coupons.requests import CampaignRequest, ClaimRequest, IssueReque
 blueprint = Blueprint(__name__)
 
 POS_CONTENT_TYPES = ["application/json", "text/plain", "application/octet-stream"]
+# The terminal's other signed headers (X-Signature is the security scheme).
+POS_HEADERS = {
+    "parameters": [
+        {"name": "X-Store-Id", "in": "header", "required": True, "schema": msgspec.json.schema(StoreId)},
+        {
+            "name": "X-Timestamp",
+            "in": "header",
+            "required": True,
+            "schema": {
+                "type": "string",
+                "pattern": "^[0-9]{1,12}$",
+                "description": "unix seconds, within 300 s",
+            },
+        },
+    ]
+}
 CAMPAIGN = {"campaign_id": CampaignId}
 
 
@@ -76,6 +93,7 @@ def pos_store(request: Request) -> str:
     content_types=POS_CONTENT_TYPES,
     auth=pos_store,
     body=RedemptionRequest,
+    document=POS_HEADERS,
 )
 def redeem(caller: str, body: RedemptionRequest) -> Response:
     """Redeem a coupon at a store's POS (HMAC-signed by the store's terminal)."""

@@ -4,8 +4,10 @@ The transaction holds
 - the coupon (condition: its code is new),
 - optionally an issue key (condition: new) that makes "once per order / per request" hold
   however often the caller retries,
-- one shard of the campaign counter (condition: issued < slice_limit), and
-- the customer's counter for the campaign (condition: count < per_customer_limit).
+- one shard of the campaign counter (condition: issued < slice_limit),
+- the customer's counter for the campaign (condition: count < per_customer_limit), and
+- the customer's message (`notify_op`): an issued coupon always gets its notification, and a
+  repeated claim, issue or trigger that finds its coupon adds none.
 
 No interleaving of claims can pass either limit, because both checks are conditions on the
 items the same transaction increments. A full shard sends the claim to the next shard; the
@@ -15,7 +17,6 @@ campaign is sold out only when every shard refused.
 from __future__ import annotations
 
 import contextlib
-import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,9 +36,7 @@ from functions.coupons.campaigns import (
     ts_iso,
 )
 from functions.coupons.models import CampaignRow, CouponRow, HolderRow, IssueKeyRow, ShardRow
-from functions.notifications.domain import notify
-
-log = logging.getLogger(__name__)
+from functions.notifications.domain import notify_op
 
 CODE_ATTEMPTS = 5  # fresh codes to draw when one collides (80 bits: never, in practice)
 ISSUE_THREADS = 8
@@ -208,6 +207,7 @@ def _try_shard(
                 condition=HolderRow.count.does_not_exist() | (HolderRow.count < campaign.per_customer_limit),
             )
         )
+        ops.append(issued_message_op(to_domain(coupon)))
         try:
             txn.run(ops)
         except txn.Cancelled as cancelled:
@@ -280,10 +280,11 @@ def benefit_text(discount_cents: int | None, percent_off: int | None, min_spend_
     return f"{(100 - (percent_off or 0)) / 10:g}折"
 
 
-def notify_issued(coupon: Coupon) -> None:
-    """Tell the customer; the notification id is derived from the code, so repeats are no-ops."""
+def issued_message_op(coupon: Coupon) -> txn.Op:
+    """The customer's message about a new coupon, an item of the coupon's own transaction; its
+    id is derived from the code."""
     valid_to = clock.business_date(datetime.fromtimestamp(coupon.valid_to_ts, UTC)).isoformat()
-    notify(
+    return notify_op(
         coupon.openid,
         "coupon_issued",
         {
@@ -308,12 +309,7 @@ def claim(openid: str, campaign_id: str) -> Coupon:
     if not campaign.claimable:
         raise Forbidden("this campaign's coupons are issued, not claimed", code="not_claimable")
     _open_for_issue(campaign)
-    coupon = issue_coupon(campaign, openid, "claim").coupon
-    try:
-        notify_issued(coupon)
-    except Exception:  # the coupon is theirs either way; the H5 page shows it
-        log.exception("coupon %s issued but its notification failed", coupon.code)
-    return coupon
+    return issue_coupon(campaign, openid, "claim").coupon
 
 
 def issue_to(campaign_id: str, openids: list[str], request_id: str | None = None) -> dict[str, Any]:
@@ -336,18 +332,7 @@ def issue_to(campaign_id: str, openids: list[str], request_id: str | None = None
             coupon = issue_coupon(campaign, openid, "issue", keys[index]).coupon
         except Conflict as refusal:
             return {"openid": openid, "status": "refused", "error": refusal.code}
-        notified = True
-        try:
-            notify_issued(coupon)
-        except Exception:
-            log.exception("coupon %s issued but its notification failed", coupon.code)
-            notified = False
-        return {
-            "openid": openid,
-            "status": "issued",
-            "code": codes.display(coupon.code),
-            "notified": notified,
-        }
+        return {"openid": openid, "status": "issued", "code": codes.display(coupon.code)}
 
     with ThreadPoolExecutor(max_workers=ISSUE_THREADS) as pool:
         results = list(pool.map(one, range(len(openids))))

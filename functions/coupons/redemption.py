@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from functions.core import clock, txn
+from functions.core import clock, signing, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken, Unauthenticated
+from functions.core.fields import IDENTIFIER
 from functions.coupons import codes
 from functions.coupons.issuing import Coupon, get_coupon, to_domain
 from functions.coupons.models import CouponRow, RedemptionRow
@@ -42,13 +44,15 @@ def verify_pos_request(
     """The authenticated store id, or Unauthenticated. Checked before the body is even parsed."""
     if not store_id or not timestamp or not signature:
         raise Unauthenticated("X-Store-Id, X-Timestamp and X-Signature are required", code="unauthorized")
-    if not timestamp.isdigit() or abs(clock.now_ts() - int(timestamp)) > MAX_SKEW_S:
+    sent_at = clock.unix_seconds(timestamp)
+    if sent_at is None or abs(clock.now_ts() - sent_at) > MAX_SKEW_S:
         raise Unauthenticated(f"X-Timestamp must be within {MAX_SKEW_S} s of now", code="stale_timestamp")
-    store = get_store(store_id) if len(store_id) <= 64 else None
+    # A store id is an identifier (CONTRACT §1); any other text names no store and is not looked up.
+    store = get_store(store_id) if re.fullmatch(IDENTIFIER, store_id) else None
     # The same work whether or not the store exists, so a probe learns nothing from timing.
     secret = store.pos_secret.encode() if store else b"\0" * 32
     expected = hmac.new(secret, timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.strip().lower()) or store is None:
+    if not signing.matches(expected, signature.strip().lower()) or store is None:
         raise Unauthenticated("bad signature", code="bad_signature")
     return store.store_id
 

@@ -21,7 +21,7 @@ MAX_LIMIT = 10_000_000
 MAX_SHARDS = 16
 
 # Python's `$` also matches before a final "\n": `(?!\n)` keeps a trailing newline out.
-MOMENT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$(?!\n)"
+MOMENT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?)?$(?!\n)"
 
 Title = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"\S", description="shown to customers")]
 Moment = Annotated[

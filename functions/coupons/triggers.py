@@ -3,8 +3,7 @@
 Matching campaigns are found through the trigger index (TRIGGER#SKU#<sku>, TRIGGER#STORE#<store>,
 TRIGGER#ANY), never a scan; the campaign itself is then re-checked, so a stale index item can
 only cost a read. "Once per order" is the issue key `order:<order_id>`, written in the same
-transaction as the coupon: a redelivered event finds it and only repeats the (idempotent)
-notification.
+transaction as the coupon and its message: a redelivered event finds it and changes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 from functions.core import clock
 from functions.core.errors import Conflict
 from functions.coupons.campaigns import Campaign, get_campaigns
-from functions.coupons.issuing import issue_coupon, notify_issued
+from functions.coupons.issuing import issue_coupon
 from functions.coupons.models import TriggerRow
 
 log = logging.getLogger(__name__)
@@ -42,12 +41,9 @@ def on_order_recorded(event: dict[str, Any]) -> None:
     skus = {str(item.get("sku")) for item in event.get("items") or [] if item.get("sku")}
     for campaign in matching_campaigns(event.get("store_id"), skus):
         try:
-            result = issue_coupon(campaign, openid, f"order:{order_id}", issue_key=f"order:{order_id}")
+            issue_coupon(campaign, openid, f"order:{order_id}", issue_key=f"order:{order_id}")
         except Conflict as refusal:
             if refusal.code == "busy":
                 raise  # contention: let the queue deliver the event again
             # sold_out / limit_reached: nothing to issue, nothing to retry
             log.info("order %s: campaign %s refused: %s", order_id, campaign.campaign_id, refusal.code)
-            continue
-        # Also on a redelivery: the first delivery may have stopped before notifying.
-        notify_issued(result.coupon)

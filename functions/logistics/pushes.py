@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 from urllib.parse import parse_qs
 
-from functions.core import clock
+from functions.core import clock, signing
 from functions.core.config import get_settings
 from functions.core.errors import InvalidInput, RuleBroken, Unauthenticated
 from functions.core.http import decode_json
@@ -123,9 +123,7 @@ def verify_native(raw: bytes, signature: str | None) -> None:
     scheme, _, supplied = (signature or "").strip().partition("=")
     key = get_settings().logistics_hmac_secret.encode()
     expected = hmac.new(key, raw, hashlib.sha256).hexdigest()
-    if scheme.strip().lower() != "sha256" or not hmac.compare_digest(
-        supplied.strip().lower().encode(), expected.encode()
-    ):
+    if scheme.strip().lower() != "sha256" or not signing.matches(expected, supplied.strip().lower()):
         raise Unauthenticated("X-Signature must be sha256=<HMAC-SHA256 of the body>", code="bad_signature")
 
 

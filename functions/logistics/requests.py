@@ -28,6 +28,8 @@ Detail = Annotated[str, Meta(max_length=1000)]
 MonitorStatus = Annotated[
     str, Meta(max_length=40, description="Kuaidi100's polling | shutdown | abort | updateall")
 ]
+# Kuaidi100 sends its codes as text or numbers; bounded, as every number we accept is.
+Code = str | Annotated[int, Meta(ge=-(10**9), le=10**9)]
 
 
 class NativeEvent(msgspec.Struct, frozen=True):
@@ -55,7 +57,7 @@ class Kuaidi100Entry(msgspec.Struct, frozen=True):
     ftime: Moment | None = None  # the formatted time, preferred when present
     context: Detail | None = None
     status: Annotated[str, Meta(description="Kuaidi100's status word, e.g. 在途")] | None = None
-    status_code: str | int | None = msgspec.field(default=None, name="statusCode")
+    status_code: Code | None = msgspec.field(default=None, name="statusCode")
     area_name: Location | None = msgspec.field(default=None, name="areaName")
     location: Location | None = None
 
@@ -65,7 +67,7 @@ class Kuaidi100Result(msgspec.Struct, frozen=True):
 
     com: Carrier
     nu: TrackingNo
-    state: str | int | None = None
+    state: Code | None = None
     data: list[Kuaidi100Entry] | None = None
 
 

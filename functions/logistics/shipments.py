@@ -9,11 +9,12 @@ Write path of a push (`ingest`):
    carrier pushes again and the retry finds what was stored.
 3. The status machine (functions.logistics.status) computes the new status; it is written with a
    condition on the row's `version`, so of two racing pushes exactly one moves the status and the
-   other re-reads and finds nothing left to do.
-4. The winner announces: one `shipment-updates` message per change, then `announced_position`
-   records it. A crash between 3 and 4 is healed by the carrier's retry (a push that finds the
-   status unannounced for longer than ANNOUNCE_GRACE_S announces it), and by the customer's order
-   arriving (linking announces the current status once).
+   other re-reads and finds nothing left to do. For a shipment linked to a customer the same
+   transaction records the customer's message (`notify_op`, the outbox) and `announced_position`:
+   a stored status change always gets its message, and a stale one is superseded.
+4. A status the customer was not told yet (it changed before the order linked the shipment) is
+   announced, message and `announced_position` again in one transaction, when the order links
+   it, and by a later push that finds it unannounced for longer than ANNOUNCE_GRACE_S.
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ from typing import Any
 
 from pynamodb.exceptions import PutError, UpdateError
 
-from functions.core import clock, links, queues, txn
+from functions.core import clock, links, txn
 from functions.core.errors import Unavailable
 from functions.core.models import condition_failed
 from functions.logistics import status as machine
 from functions.logistics.models import EVENT_PREFIX, SHIPMENT, ShipmentEventRow, ShipmentRow
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 
 log = logging.getLogger(__name__)
 
-QUEUE = "shipment-updates"
 MAX_STATUS_ATTEMPTS = 50  # each lost race means another writer moved on; positions are finite
 ANNOUNCE_GRACE_S = 30
 CUSTOMER_PREFIX = "SHIPMENTS#"
@@ -134,7 +134,8 @@ def ingest(push: Push) -> IngestResult:
 
     if row is not None:
         grace = None if result.changed_to else timedelta(seconds=ANNOUNCE_GRACE_S)
-        result.announced = announce(row, grace=grace)
+        # A change to a linked shipment carried its message; otherwise announce what is owed.
+        result.announced = bool(result.changed_to and row.openid) or announce(row, grace=grace)
     return result
 
 
@@ -230,6 +231,17 @@ def _write_status(
         condition = ShipmentRow.version.does_not_exist()
     else:
         condition = ShipmentRow.version == int(row.version)
+    if target is not None and row is not None and row.openid:
+        # Linked: the customer's message commits with the change (one transaction).
+        actions.append(ShipmentRow.announced_position.set(target.position))
+        message = _message_op(_as_changed(row, target, push.status_context), row.announced_position)
+        try:
+            txn.run([txn.update("shipment", ShipmentRow(pk, SHIPMENT), actions, condition), message])
+        except txn.Cancelled as cancelled:
+            if not cancelled.failed("shipment"):
+                raise
+            return _get(pk), False
+        return _get(pk), True
     updated = ShipmentRow(pk, SHIPMENT)
     try:
         updated.update(actions=actions, condition=condition)
@@ -290,26 +302,37 @@ def link_op(carrier: str, tracking_no: str, order_id: str, openid: str, purchase
 
 
 def announce(row: ShipmentRow, grace: timedelta | None = None) -> bool:
-    """Queue the customer message for the row's status if it is not announced yet.
+    """Record the customer's message for the row's status if it is not announced yet, with
+    `announced_position`, in one transaction on the row's version (re-read if it moved on).
 
     `grace` skips statuses changed less than that long ago: their own writer is announcing them.
     """
-    position = int(row.position or 0)
-    if not row.openid or row.status is None or position <= int(row.announced_position or 0):
-        return False
-    if grace is not None and _changed_within(row, grace):
-        return False
-    queues.send(QUEUE, update_message(row))
-    try:
-        ShipmentRow(row.pk, SHIPMENT).update(
-            actions=[ShipmentRow.announced_position.set(position)],
-            condition=ShipmentRow.announced_position.does_not_exist()
-            | (ShipmentRow.announced_position < position),
+    for _ in range(MAX_STATUS_ATTEMPTS):
+        position = int(row.position or 0)
+        if not row.openid or row.status is None or position <= int(row.announced_position or 0):
+            return False
+        if grace is not None and _changed_within(row, grace):
+            return False
+        mark = txn.update(
+            "shipment",
+            ShipmentRow(row.pk, SHIPMENT),
+            [ShipmentRow.announced_position.set(position), ShipmentRow.version.add(1)],
+            condition=ShipmentRow.version.does_not_exist()
+            if row.version is None
+            else ShipmentRow.version == int(row.version),
         )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
-    return True
+        try:
+            txn.run([mark, _message_op(row, row.announced_position)])
+        except txn.Cancelled as cancelled:
+            if not cancelled.failed("shipment"):
+                raise
+            current = _get(row.pk)
+            if current is None:
+                return False
+            row = current  # a push or a link moved it meanwhile: decide again
+            continue
+        return True
+    raise RuntimeError(f"shipment {row.pk} kept changing under {MAX_STATUS_ATTEMPTS} attempts")
 
 
 def _changed_within(row: ShipmentRow, window: timedelta) -> bool:
@@ -317,18 +340,20 @@ def _changed_within(row: ShipmentRow, window: timedelta) -> bool:
     return bool(changed) and clock.parse_iso(changed) > clock.now() - window
 
 
-def update_message(row: ShipmentRow) -> dict[str, Any]:
-    return {
-        "type": "shipment_status",
-        "carrier": row.carrier,
-        "tracking_no": row.tracking_no,
-        "order_id": row.order_id,
-        "openid": row.openid,
-        "status": row.status,
-        "position": int(row.position or 0),
-        "status_at": row.status_at,
-        "context": row.status_context,
-    }
+def _as_changed(row: ShipmentRow, target: machine.State, context: str | None) -> ShipmentRow:
+    """The row as the status write will leave it, for the message that commits with it."""
+    return ShipmentRow(
+        row.pk,
+        SHIPMENT,
+        carrier=row.carrier,
+        tracking_no=row.tracking_no,
+        order_id=row.order_id,
+        openid=row.openid,
+        status=target.status,
+        position=target.position,
+        status_at=target.at,
+        status_context=context[:200] if context else None,
+    )
 
 
 def notification_id(carrier: str, tracking_no: str, status: str, position: int) -> str:
@@ -336,44 +361,54 @@ def notification_id(carrier: str, tracking_no: str, status: str, position: int) 
     return f"shipment-{carrier}-{tracking_no}-{status}-{position}"
 
 
+def _status_at(position: int) -> str:
+    """The status a shipment held at `position`: a main-line one, or the exception branch at
+    main + BRANCH_STEP (machine.advance)."""
+    for status, fixed in machine.FIXED_POSITION.items():
+        if fixed == position:
+            return status
+    return "exception"
+
+
 def _clip(text: str, limit: int = 20) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def message_for(update: dict[str, Any]) -> tuple[dict[str, str], str]:
-    """Template fields (each ≤ 20 chars, no newlines) and the link for a shipment update."""
-    status = update["status"]
-    when = update.get("status_at")
+def message_for(row: ShipmentRow) -> tuple[dict[str, str], str]:
+    """Template fields (each ≤ 20 chars, no newlines) and the link for the row's status."""
+    status = row.status or ""
     when_text = (
-        clock.parse_iso(when).astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
-        if when
+        clock.parse_iso(row.status_at).astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
+        if row.status_at
         else clock.business_now().strftime("%Y-%m-%d %H:%M")
     )
     fields = {
-        "character_string1": _clip(str(update["tracking_no"]), 20),
+        "character_string1": _clip(str(row.tracking_no), 20),
         "thing2": machine.STATUS_TEXT.get(status, status),
-        "thing3": _clip(update.get("context") or machine.STATUS_TEXT.get(status, status)),
+        "thing3": _clip(row.status_context or machine.STATUS_TEXT.get(status, status)),
         "time4": when_text,
     }
-    if status == "failed_attempt" and update.get("order_id"):
-        url = links.book(update["order_id"])  # rebook the delivery
-    else:
-        url = links.shipments()
-    return fields, url
+    if status == "failed_attempt" and row.order_id:
+        return fields, links.book(str(row.order_id))  # rebook the delivery
+    return fields, links.shipments()
 
 
-def fan_out(update: dict[str, Any]) -> str:
-    """Consumer side: send the customer's template message (notify is idempotent per id)."""
-    fields, url = message_for(update)
-    return notify(
-        update["openid"],
+def _message_op(row: ShipmentRow, announced_position: int | None) -> txn.Op:
+    """The customer's message for the row's status, superseding the one announced before it if
+    that is still unsent."""
+    fields, url = message_for(row)
+    status = row.status or ""
+    position = int(row.position or 0)
+    carrier, tracking_no = str(row.carrier), str(row.tracking_no)
+    older = int(announced_position or 0)
+    return notify_op(
+        str(row.openid),
         "shipment_status",
         fields,
         url=url,
-        notification_id=notification_id(
-            update["carrier"], update["tracking_no"], update["status"], int(update["position"])
-        ),
+        notification_id=notification_id(carrier, tracking_no, status, position),
+        supersedes=[notification_id(carrier, tracking_no, _status_at(older), older)] if older else (),
     )
 
 

@@ -1,23 +1,47 @@
-"""`notify()`: the one way domain code sends a WeChat message.
+"""The outbox: a message is a `queued` record written together with the change that causes it.
 
-It writes a `queued` notification record and enqueues its id; the notification worker does
-the sending. Passing a deterministic `notification_id` (e.g. "booking-confirmed-<id>") makes
-notify itself idempotent: a repeated call neither duplicates the record nor the message.
+`notify_op(...)` is that record as an item of the caller's transaction (`functions.core.txn`):
+the booking, the coupon or the status change commits with its message or not at all. The
+table's stream hands every new record to the outbox relay (`outbox.py`), which enqueues it for
+the notification worker. Nothing here talks to SQS, so a queue that is down delays a message
+but never loses it.
+
+A deterministic `notification_id` (e.g. "booking-<id>-confirmed") makes the item idempotent:
+a record already there is left exactly as it is, whatever its state, so repeating a change's
+transaction or a job never queues a message twice. `supersedes` names older messages about the
+same subject that this one makes stale; the worker drops those unsent (`skipped:superseded`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import UpdateError
 
-from functions.core import clock, queues
+from functions.core import clock, txn
 from functions.core.models import condition_failed
 from functions.notifications.kinds import KINDS
-from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
+from functions.notifications.models import CLAIMABLE, NOTIFICATION, HistoryEntry, NotificationRow
 
-QUEUE = "notifications"
+LABEL = "notification"
+
+
+def notify_op(
+    openid: str,
+    kind: str,
+    fields: dict[str, str],
+    *,
+    url: str | None = None,
+    notification_id: str | None = None,
+    supersedes: Sequence[str] = (),
+    label: str = LABEL,
+) -> txn.Op:
+    """The `queued` record of a template message of `kind` to `openid`, as a transaction item
+    (label "notification"). It never fails the transaction: an existing id is left alone."""
+    row, actions = _record(openid, kind, fields, url, notification_id, supersedes)
+    return txn.update(label, row, actions)
 
 
 def notify(
@@ -27,40 +51,64 @@ def notify(
     *,
     url: str | None = None,
     notification_id: str | None = None,
-    delay_s: int = 0,
+    supersedes: Sequence[str] = (),
 ) -> str:
-    """Queue a template message of `kind` to `openid`; returns the notification id."""
+    """Record a message that no other write causes (one item, no transaction); returns its id."""
+    row, actions = _record(openid, kind, fields, url, notification_id, supersedes)
+    row.update(actions=actions)
+    return row.pk
+
+
+def _record(
+    openid: str,
+    kind: str,
+    fields: dict[str, str],
+    url: str | None,
+    notification_id: str | None,
+    supersedes: Sequence[str],
+) -> tuple[NotificationRow, list[Any]]:
+    """The record's key and the update that creates it, each attribute `if_not_exists`, so an
+    existing record is left as it is (no condition: it never cancels the caller's change)."""
     if kind not in KINDS:
         raise ValueError(f"unknown notification kind {kind!r}")
     notification_id = notification_id or uuid.uuid4().hex
     at = clock.iso(clock.now())
-    row = NotificationRow(
-        notification_id,
-        NOTIFICATION,
-        openid=openid,
-        kind=kind,
-        fields={k: str(v) for k, v in fields.items()},
-        url=url,
-        status="queued",
-        created_at=at,
-        updated_at=at,
-        history=[HistoryEntry(at=at, status="queued")],
-        gsi2pk=openid,
-        gsi2sk=f"{at}#{notification_id}",
-    )
+    values: list[tuple[Any, Any]] = [
+        (NotificationRow.openid, openid),
+        (NotificationRow.kind, kind),
+        (NotificationRow.fields, {k: str(v) for k, v in fields.items()}),
+        (NotificationRow.status, "queued"),
+        (NotificationRow.attempts, 0),
+        (NotificationRow.created_at, at),
+        (NotificationRow.updated_at, at),
+        (NotificationRow.history, [HistoryEntry(at=at, status="queued")]),
+        (NotificationRow.gsi2pk, openid),
+        (NotificationRow.gsi2sk, f"{at}#{notification_id}"),
+    ]
+    if url is not None:
+        values.append((NotificationRow.url, url))
+    others = [s for s in dict.fromkeys(supersedes) if s != notification_id]
+    if others:
+        values.append((NotificationRow.supersedes, others))
+    actions = [attribute.set(attribute | value) for attribute, value in values]
+    return NotificationRow(notification_id, NOTIFICATION), actions
+
+
+def mark_superseded(notification_id: str, by: str) -> bool:
+    """Tell a message not yet sent that `by` made it stale; False if it was decided already
+    (sent, skipped, failed) or does not exist. The worker drops it when it meets it."""
     try:
-        row.save(condition=NotificationRow.pk.does_not_exist())
-    except PutError as error:
-        if not condition_failed(error):
-            raise
-        existing = NotificationRow.get(notification_id, NOTIFICATION, consistent_read=True)
-        if existing.status != "queued":
-            return notification_id  # already handled: never send twice
-    # Enqueue after the record exists; a crash before this line is healed by a repeated
-    # call (same id), and the worker ignores ids that are no longer queued.
-    # openid and kind let the worker decide a transactional message without reading the record first.
-    queues.send(QUEUE, {"notification_id": notification_id, "openid": openid, "kind": kind}, delay_s=delay_s)
-    return notification_id
+        NotificationRow(notification_id, NOTIFICATION).update(
+            actions=[NotificationRow.superseded_by.set(by)],
+            condition=NotificationRow.pk.exists()
+            & NotificationRow.superseded_by.does_not_exist()
+            & NotificationRow.status.is_in(*CLAIMABLE, "sending"),
+        )
+    except UpdateError as error:
+        if condition_failed(error):
+            return False
+        raise
+    return True
 
 
 def get_notification(notification_id: str) -> dict[str, Any] | None:
@@ -91,5 +139,6 @@ def to_view(row: NotificationRow) -> dict[str, Any]:
         "updated_at": row.updated_at,
         "not_before": row.not_before,
         "last_error": row.last_error,
+        "superseded_by": row.superseded_by,
         "history": [{"at": h.at, "status": h.status, "detail": h.detail} for h in row.history or []],
     }

@@ -1,4 +1,5 @@
-"""The notification worker (SQS `notifications`) and ops' read-only views of the records."""
+"""The outbox relay (the notifications table's stream), the notification worker (SQS
+`notifications`) and ops' read-only views of the records."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ from typing import Annotated, Any
 
 import msgspec
 
+from functions.core import streams
 from functions.core.errors import NotFound
 from functions.core.fields import OpenId
 from functions.core.http import Blueprint
-from functions.notifications import domain
+from functions.notifications import domain, outbox
 
 blueprint = Blueprint(__name__)
 
@@ -18,6 +20,17 @@ class HistoryQuery(msgspec.Struct, frozen=True):
     """How many of a customer's notifications to list, newest first."""
 
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+
+
+@blueprint.on_dynamodb_record(
+    stream_arn=streams.source("notifications"),
+    batch_size=100,
+    starting_position="TRIM_HORIZON",
+    name="notification_outbox",
+)
+def notification_outbox(event: Any) -> None:
+    """Each new notification record to the queue; raising makes the stream deliver it again."""
+    outbox.relay(event.to_dict()["Records"])
 
 
 @blueprint.on_sqs_message(queue="notifications", batch_size=10, name="notification_worker")

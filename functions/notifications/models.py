@@ -1,7 +1,9 @@
 """Storage rows of the notifications table.
 
 - NotificationRow: pk = notification id, sk = "N"; gsi1 = ("MSGID#<msgid>", "N") for delivery
-  reports; gsi2 = (openid, created_at) for a customer's history.
+  reports; gsi2 = (openid, created_at) for a customer's history. Written `queued` in the
+  transaction of the change that causes it; the table's stream carries each new record to the
+  outbox relay (functions/notifications/outbox.py), which enqueues it.
 - CapRow: pk = "CAP#<openid>", sk = "CAPS": the last reminder's time and this business
   month's count and ids, taken with one conditional update (functions/notifications/caps.py).
 - The shared WeChat access_token lives in this table too (pk "TOKEN#<appid>", see
@@ -24,6 +26,8 @@ from pynamodb.models import Model
 from functions.core.models import Gsi1, Gsi2, TableMeta
 
 NOTIFICATION = "N"
+# A record in one of these states may be claimed for a send (functions/notifications/worker.py).
+CLAIMABLE = ("queued", "retrying", "deferred:quiet_hours", "deferred:quota", "failed:retries_exhausted")
 
 
 class HistoryEntry(MapAttribute):
@@ -50,6 +54,10 @@ class NotificationRow(Model):
     cap_taken = BooleanAttribute(null=True)  # reminder kinds: the frequency-cap slot is taken
     not_before = UnicodeAttribute(null=True)  # deferred until (ISO)
     last_error = UnicodeAttribute(null=True)
+    # Older messages about the same subject (a booking, a shipment) that this one makes stale,
+    # and, on such an older record, the newer one: the worker drops it as skipped:superseded.
+    supersedes = ListAttribute(of=UnicodeAttribute, null=True)
+    superseded_by = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     history = ListAttribute(of=HistoryEntry, default=list)

@@ -3,6 +3,7 @@
 Each notification's record decides what happens to it, through conditional writes:
 
     queued ─┬─ skipped:unsubscribed | skipped:no_consent | skipped:capped     (no send)
+            ├─ skipped:superseded (a newer message about the same subject exists: never sent late)
             ├─ deferred:quiet_hours ──(re-enqueued until the window ends)──► claimable again
             └─ sending ─┬─ sent(msgid) ──(TEMPLATESENDJOBFINISH)──► delivered | failed:<status>
                         ├─ failed:not_following (43004; customer marked unsubscribed)
@@ -12,8 +13,10 @@ Each notification's record decides what happens to it, through conditional write
                         └─ failed:wechat_<errcode> (any other WeChat refusal; no retry)
 
 Only a claimable record (queued, retrying, deferred:*, failed:retries_exhausted after a DLQ
-redrive, or `sending` whose claim ran out) can be claimed, so a redelivered message whose
-notification was already sent is acknowledged without sending again. WeChat's own dedupe
+redrive, or `sending` whose claim ran out) that nothing superseded can be claimed, so a
+redelivered message whose notification was already sent is acknowledged without sending
+again, and a superseded one (deferred by the quota, say, while its shipment moved on) is
+dropped when its message comes back instead of being sent late. WeChat's own dedupe
 on `client_msg_id` (= the notification id) covers a worker that died between its send and
 its write.
 """
@@ -39,7 +42,7 @@ from functions.core.models import condition_failed
 from functions.customers import domain as customers
 from functions.notifications import caps
 from functions.notifications.kinds import KINDS
-from functions.notifications.models import NOTIFICATION, HistoryEntry, NotificationRow
+from functions.notifications.models import CLAIMABLE, NOTIFICATION, HistoryEntry, NotificationRow
 from functions.notifications.quiet import quiet_until
 from functions.notifications.templates import template_message
 
@@ -51,7 +54,6 @@ CLAIM_S = 60  # a worker's claim on a send; as long as the queue's visibility ti
 MAX_HOP_S = 900  # SQS's longest DelaySeconds: longer deferrals hop
 QUOTA_RETRY_S = 1800  # 45009: try again this much later
 BACKOFF_BASE_S = 30  # transient failure n waits BACKOFF_BASE_S * 2**(n-1), at most MAX_HOP_S
-CLAIMABLE = ("queued", "retrying", "deferred:quiet_hours", "deferred:quota", "failed:retries_exhausted")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _process_loaded(notification_id: str, record: dict[str, Any], now: datetime)
     except NotificationRow.DoesNotExist:
         log.warning("notification %s not found; dropping its message", notification_id)
         return DONE
-    if not _claimable(row, now):
+    if not _claimable(row, now) or row.superseded_by:
         return _not_claimable(notification_id, now, row)
     kind = KINDS.get(row.kind)
     if kind is None:
@@ -200,6 +202,11 @@ def _not_claimable(notification_id: str, now: datetime, row: NotificationRow | N
     if row.status == "sending" and (row.sending_until or 0) >= now.timestamp():
         # In flight in another worker; if that attempt fails, this copy still gets it sent.
         return Result(retry=True, delay_s=max(1, int((row.sending_until or 0) - now.timestamp()) + 1))
+    if row.superseded_by and _claimable(row, now):
+        # Stale: a newer message about the same subject is on its way. Drop, never send late.
+        if _settle(row.pk, "skipped:superseded", now, detail=f"by {row.superseded_by}", superseded=True):
+            return DONE
+        return Result(retry=True, delay_s=1)  # changed under us; look again
     if _claimable(row, now):
         return Result(retry=True, delay_s=1)  # changed under us; try again shortly
     return DONE  # already sent, skipped or failed for good: never twice
@@ -293,10 +300,14 @@ def _log(entry: HistoryEntry) -> Any:
     return NotificationRow.history.set(NotificationRow.history.append([entry]))
 
 
-def _claimable_condition(now: datetime) -> Any:
-    return NotificationRow.status.is_in(*CLAIMABLE) | (
+def _claimable_condition(now: datetime, superseded: bool = False) -> Any:
+    """Claimable by status; and, unless settling it as superseded, superseded by nothing."""
+    by_status = NotificationRow.status.is_in(*CLAIMABLE) | (
         (NotificationRow.status == "sending") & (NotificationRow.sending_until < int(now.timestamp()))
     )
+    if superseded:
+        return by_status & NotificationRow.superseded_by.exists()
+    return by_status & NotificationRow.superseded_by.does_not_exist()
 
 
 def _settle(
@@ -306,6 +317,7 @@ def _settle(
     *,
     detail: str | None = None,
     not_before: datetime | None = None,
+    superseded: bool = False,
 ) -> bool:
     """Claimable -> `status` without sending. False if another worker got there first."""
     actions = [
@@ -315,7 +327,7 @@ def _settle(
     ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    row = _update(notification_id, actions, _claimable_condition(now))
+    row = _update(notification_id, actions, _claimable_condition(now, superseded))
     if row is not None:
         _log_outcome(row, status, None, detail, not_before)
     return row is not None

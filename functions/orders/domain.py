@@ -113,7 +113,8 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
     transaction, then publish `order_recorded`. Returns (order, created).
 
     The same order_id again changes nothing and returns the stored order; it re-publishes the
-    event only if the first attempt did not get it onto the queue. (An SDK retry of a commit
+    event only if the first attempt did not get it onto the queue, and announces the linked
+    shipment's status only if the first attempt did not (`announce` is idempotent). (An SDK retry of a commit
     whose answer was lost needs no check here: txn.run sends each attempt with its own
     ClientRequestToken, so DynamoDB answers the retry with the first commit's success.)
     """
@@ -161,6 +162,8 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         if cancelled.failed("order"):  # recorded before: a no-op
             existing = _stored(row.pk, cancelled.items.get("order"))
             order = _to_domain(existing)
+            if existing.shipment:  # the first attempt may have stopped before announcing
+                shipments.announce_current(existing.shipment["carrier"], existing.shipment["tracking_no"])
             if existing.event_published_at is None:
                 _publish(order)
             return order, False

@@ -1,9 +1,11 @@
 """The daily repurchase job: fan out one task per shard, then decide each due purchase once.
 
-Invariant: a due item is decided exactly once. Its `status` moves from absent to "claimed" or
+Invariant: a due item is decided exactly once. Its `status` moves from absent to "sent" or
 "skipped:<reason>" only by a conditional write (attribute_not_exists(status)), and only the
-writer that won counts it and, for a claim, hands the reminder to notify(). Re-runs and overlapping runs therefore never send twice and never count twice;
-notify()'s deterministic id covers the rare re-notify of a stale claim (crash after claim).
+writer that won counts it. "sent" commits in one transaction with the reminder's message
+(`notify_op`), so a decided item always has its message and re-runs and overlapping runs
+never send twice and never count twice. ("claimed" without "sent" is left only by runs from
+before the outbox, which died between claim and notify; the next run completes it.)
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from functions.core import clock, links, queues
+from functions.core import clock, links, queues, txn
 from functions.core.errors import InvalidInput
 from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
 from functions.notifications import caps
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 from functions.orders.domain import bought_since
 from functions.reminders import stats
 from functions.reminders.due import SHARDS, due_pk
@@ -35,7 +37,6 @@ QUEUE = "reminder-shards"
 KIND = "repurchase_reminder"
 PAGE_SIZE = 100  # items per Query page: what one worker holds in memory at a time
 THREADS = 8  # items of a page decided in parallel (each is a few small DynamoDB/SQS calls)
-CLAIM_LEASE_S = 120  # a claim older than this without "sent" is re-notified (same id: no duplicate)
 SAFETY_MS = 60_000  # stop and hand the rest of the shard to a new message this close to the timeout
 SENT, CLAIMED = "sent", "claimed"
 
@@ -72,23 +73,41 @@ def _would_allow(openid: str, moment: datetime) -> bool:
     return bool(caps.would_allow(openid, moment))
 
 
-def _decide(row: DueRow, status: str, counter: str, day: str, shard: int) -> bool:
-    """Move the item from undecided to `status`; False if another run decided it first.
+def _decide(
+    row: DueRow, status: str, counter: str, day: str, shard: int, message: txn.Op | None = None
+) -> bool:
+    """Move the item from undecided to `status` (with its `message`, atomically); False if
+    another run decided it first.
 
-    The conditional update is the invariant. The counter is a separate ADD rather than a
-    TransactWrite with it: a transaction costs twice the WCU, and the count is a report, not an
+    The conditional update is the invariant. The counter is a separate ADD rather than in the
+    transaction: a transaction costs twice the WCU, and the count is a report, not an
     invariant. A crash between the two undercounts by one.
     """
+    actions = [DueRow.status.set(status), DueRow.decided_at.set(clock.iso(clock.now()))]
+    if message is not None:
+        actions.append(DueRow.notification_id.set(_message_id(row)))
+    if not _write(row, actions, DueRow.status.does_not_exist(), message):
+        return False
+    stats.shard_row(day, shard).update(actions=stats.counter_actions(day, counter))
+    return True
+
+
+def _write(row: DueRow, actions: list[Any], condition: Any, message: txn.Op | None) -> bool:
+    """The item's conditional update, in one transaction with `message` if there is one."""
+    if message is None:
+        try:
+            row.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if condition_failed(error):
+                return False
+            raise
+        return True
     try:
-        row.update(
-            actions=[DueRow.status.set(status), DueRow.decided_at.set(clock.iso(clock.now()))],
-            condition=DueRow.status.does_not_exist(),
-        )
-    except UpdateError as error:
-        if condition_failed(error):
+        txn.run([txn.update("due", row, actions, condition), message])
+    except txn.Cancelled as cancelled:
+        if cancelled.failed("due"):
             return False
         raise
-    stats.shard_row(day, shard).update(actions=stats.counter_actions(day, counter))
     return True
 
 
@@ -99,29 +118,25 @@ def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
     return {"thing1": name, "time2": bought, "thing3": "该补货啦，今日有优惠"}
 
 
-def _send(row: DueRow, product: Product | None) -> None:
-    nid = notification_id(row.due_date, row.openid, row.sku)
+def _message_id(row: DueRow) -> str:
+    return notification_id(row.due_date, row.openid, row.sku)
+
+
+def _message(row: DueRow, product: Product | None) -> txn.Op:
     url = links.me()  # where reminders are turned off; there is no product page
-    notify(row.openid, KIND, _fields(product, row), url=url, notification_id=nid)
-    try:
-        row.update(
-            actions=[DueRow.status.set(SENT), DueRow.notification_id.set(nid)],
-            condition=DueRow.status == CLAIMED,
-        )
-    except UpdateError as error:
-        if not condition_failed(error):
-            raise
+    return notify_op(row.openid, KIND, _fields(product, row), url=url, notification_id=_message_id(row))
 
 
 def process_item(row: DueRow, shard: int, products: Callable[[str], Product | None]) -> str:
     """Decide one due purchase; returns what happened (for logs and tests)."""
     day = row.due_date
     if row.status == CLAIMED:
-        decided = clock.parse_iso(row.decided_at) if row.decided_at else clock.now()
-        if clock.now() - decided < timedelta(seconds=CLAIM_LEASE_S):
-            return "in_progress"  # an overlapping run owns it
-        _send(row, products(row.sku))  # heal a crash between claim and notify
-        return "resent"
+        # Left by a run from before the outbox that died before notifying: complete it. The
+        # message's id is deterministic, so a claim that did notify gets no second one.
+        actions = [DueRow.status.set(SENT), DueRow.notification_id.set(_message_id(row))]
+        if _write(row, actions, DueRow.status == CLAIMED, _message(row, products(row.sku))):
+            return "resent"
+        return "done"
     if row.status is not None:
         return "done"
     customer = get_customer(row.openid)
@@ -137,10 +152,8 @@ def process_item(row: DueRow, shard: int, products: Callable[[str], Product | No
     if reason is not None:
         won = _decide(row, f"skipped:{reason}", f"skipped_{reason}", day, shard)
         return f"skipped:{reason}" if won else "done"
-    if not _decide(row, CLAIMED, "sent", day, shard):
-        return "done"  # another run claimed it first
-    row.status = CLAIMED
-    _send(row, products(row.sku))
+    if not _decide(row, SENT, "sent", day, shard, message=_message(row, products(row.sku))):
+        return "done"  # another run decided it first
     return SENT
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from chalice.local import CustomLocalChalice, LocalChalice, LocalDevServer, ThreadedHTTPServer
 
-from infra.local.http_log import LoggingRequestHandler
+from infra.local.http_api import ApiRequestHandler
 
 BACKLOG = 1024
 
@@ -20,9 +20,8 @@ class ApiHttpServer(ThreadedHTTPServer):
 
 def create(app: Any, config: Any, host: str, port: int) -> LocalDevServer:
     """What chalice.local.create_local_server does (current_request made thread-local, which
-    concurrent requests need), with our server class and request log. Binds and listens."""
+    concurrent requests need), with our server class and request handler (infra/local/http_api.py: unknown routes in our
+    error shape, one log line per request). Binds and listens."""
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    return LocalDevServer(
-        app, config, host, port, handler_cls=LoggingRequestHandler, server_cls=ApiHttpServer
-    )
+    return LocalDevServer(app, config, host, port, handler_cls=ApiRequestHandler, server_cls=ApiHttpServer)

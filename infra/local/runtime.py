@@ -5,6 +5,12 @@ It drives a Chalice app's queue consumers and schedules exactly as Lambda would:
   real messageIds and receipt handles; deletes what succeeded, honours
   `batchItemFailures`, and leaves a batch whose handler raised to SQS's visibility
   timeout and redrive policy (so failures reach the DLQ after maxReceiveCount);
+- reads the stream of each table an `on_dynamodb_record` handler declares
+  (`functions.core.streams.source`), as Lambda's event source mapping does: every shard from
+  the declared starting position (TRIM_HORIZON: all it holds) and shards that appear later
+  from their start, a parent before its children, in batches of Lambda's DynamoDB event
+  shape; it keeps each shard's iterator, and a batch whose handler raised is delivered again,
+  the same records in the same order, with backoff, until it goes through;
 - fires every `@app.schedule` handler on its rate/cron expression, a cron's fields read in
   the business time zone (TZ_BUSINESS, read when the runtime is created) as EventBridge
   Scheduler reads them in AWS (`ScheduleExpressionTimezone`, infra/template.py);
@@ -19,17 +25,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Chalice
-from chalice.app import ScheduledEventConfig, SQSEventConfig
+from chalice.app import DynamoDBEventConfig, ScheduledEventConfig, SQSEventConfig
 
+from functions.core import streams
 from functions.core.config import get_settings
 from infra.local.schedule import Schedule
 
 log = logging.getLogger("runtime")
+
+STREAM_IDLE_S = 0.25  # how often an idle stream is read again
+STREAM_RETRY_BASE_S = 0.5  # a failed stream batch waits 0.5 s, 1 s, 2 s, ... up to the maximum
+STREAM_RETRY_MAX_S = 8.0
 
 
 class LambdaContext:
@@ -55,6 +66,39 @@ class QueueConsumer:
     queue: str
     batch_size: int
     handler: Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class StreamConsumer:
+    name: str
+    table: str  # the logical table whose stream it reads
+    batch_size: int
+    starting_position: str  # TRIM_HORIZON or LATEST, for the shards there when polling starts
+    handler: Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class _Shard:
+    """Where the runtime is in one shard: the next iterator, and records not yet handled."""
+
+    shard_id: str
+    parent: str | None
+    iterator: str | None
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    last_sequence: str | None = None  # of the last record handled, to renew an expired iterator
+    failures: int = 0
+    retry_at: float = 0.0
+
+    @property
+    def done(self) -> bool:
+        """Closed (no next iterator) and everything it held was handled."""
+        return self.iterator is None and not self.pending
+
+
+@dataclass
+class _Stream:
+    arn: str
+    shards: dict[str, _Shard] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,6 +128,28 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
+def dynamodb_event(records: list[dict[str, Any]], stream_arn: str) -> dict[str, Any]:
+    """A Lambda DynamoDB stream event from GetRecords results (creation time as epoch seconds)."""
+    out = []
+    for record in records:
+        change = dict(record["dynamodb"])
+        created = change.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            change["ApproximateCreationDateTime"] = created.timestamp()
+        out.append(
+            {
+                "eventID": record["eventID"],
+                "eventName": record["eventName"],
+                "eventVersion": record.get("eventVersion", "1.1"),
+                "eventSource": "aws:dynamodb",
+                "awsRegion": record.get("awsRegion", "local"),
+                "dynamodb": change,
+                "eventSourceARN": stream_arn,
+            }
+        )
+    return {"Records": out}
+
+
 def scheduled_event(rule_name: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
     """An EventBridge 'Scheduled Event' as Lambda receives it."""
     return {
@@ -108,14 +174,21 @@ class EventRuntime:
         poll_wait_s: int = 1,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         tz: str | None = None,
+        dynamodb: Any = None,
+        dynamodb_streams: Any = None,
     ):
-        """`tz`: the zone of the cron expressions; TZ_BUSINESS of the settings by default."""
+        """`queue_name` resolves a logical queue or table name; `tz`: the zone of the cron
+        expressions, TZ_BUSINESS of the settings by default. The DynamoDB clients (for the
+        streams) are made from the environment when not given."""
         self.app = app
         self.sqs = sqs
         self.queue_name = queue_name
+        self._dynamodb = dynamodb
+        self._dynamodb_streams = dynamodb_streams
         self.poll_wait_s = poll_wait_s
         self.clock = clock
         self.consumers: dict[str, QueueConsumer] = {}
+        self.stream_consumers: dict[str, StreamConsumer] = {}
         self.schedules: dict[str, ScheduledFunction] = {}
         self.tz = get_settings().tz_business if tz is None else tz
         for source in app.event_sources:
@@ -123,6 +196,16 @@ class EventRuntime:
             if isinstance(source, SQSEventConfig):
                 self.consumers[source.name] = QueueConsumer(
                     source.name, source.queue, source.batch_size or 10, handler
+                )
+            elif isinstance(source, DynamoDBEventConfig):
+                table = streams.table_of(source.stream_arn)
+                if table is None:
+                    raise ValueError(
+                        f"{source.name}: declare its stream as functions.core.streams.source(<table>), "
+                        f"not {source.stream_arn!r}"
+                    )
+                self.stream_consumers[source.name] = StreamConsumer(
+                    source.name, table, source.batch_size or 100, source.starting_position, handler
                 )
             elif isinstance(source, ScheduledEventConfig):
                 expression = source.schedule_expression
@@ -134,6 +217,7 @@ class EventRuntime:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._urls: dict[str, tuple[str, str]] = {}
+        self._streams: dict[str, _Stream] = {}
 
     # -- queues ---------------------------------------------------------------------
 
@@ -191,6 +275,110 @@ class EventRuntime:
                     log.exception("polling %s failed", consumer.queue)
                     self._stop.wait(1)
 
+    # -- DynamoDB streams ------------------------------------------------------------
+
+    def _clients(self) -> tuple[Any, Any]:
+        if self._dynamodb is None or self._dynamodb_streams is None:
+            import boto3
+
+            self._dynamodb = self._dynamodb or boto3.client("dynamodb")
+            self._dynamodb_streams = self._dynamodb_streams or boto3.client("dynamodbstreams")
+        return self._dynamodb, self._dynamodb_streams
+
+    def _stream(self, consumer: StreamConsumer) -> _Stream:
+        if consumer.name not in self._streams:
+            dynamodb, _ = self._clients()
+            table = dynamodb.describe_table(TableName=self.queue_name(consumer.table))["Table"]
+            if "LatestStreamArn" not in table:
+                raise RuntimeError(f"table {consumer.table} has no stream for {consumer.name}")
+            stream = _Stream(table["LatestStreamArn"])
+            self._discover(consumer, stream, consumer.starting_position)
+            self._streams[consumer.name] = stream
+        return self._streams[consumer.name]
+
+    def _discover(self, consumer: StreamConsumer, stream: _Stream, position: str = "TRIM_HORIZON") -> None:
+        """Start reading every shard not seen yet (a new one from its beginning)."""
+        _, client = self._clients()
+        start: dict[str, Any] = {}
+        while True:
+            described = client.describe_stream(StreamArn=stream.arn, **start)["StreamDescription"]
+            for shard in described.get("Shards", []):
+                shard_id = shard["ShardId"]
+                if shard_id not in stream.shards:
+                    iterator = client.get_shard_iterator(
+                        StreamArn=stream.arn, ShardId=shard_id, ShardIteratorType=position
+                    )["ShardIterator"]
+                    stream.shards[shard_id] = _Shard(shard_id, shard.get("ParentShardId"), iterator)
+            last = described.get("LastEvaluatedShardId")
+            if not last:
+                return
+            start = {"ExclusiveStartShardId": last}
+
+    def poll_stream_once(self, consumer: StreamConsumer) -> int:
+        """Read each open shard once and run the handler on what it holds (or on the batch that
+        failed before, once its backoff is over); returns the number of records handled."""
+        stream = self._stream(consumer)
+        self._discover(consumer, stream)
+        handled = 0
+        for shard in list(stream.shards.values()):
+            parent = stream.shards.get(shard.parent or "")
+            if shard.done or (parent is not None and not parent.done):
+                continue  # a parent's records come before its children's
+            if not shard.pending:
+                self._read(consumer, stream, shard)
+            if shard.pending and time.monotonic() >= shard.retry_at:
+                handled += self._deliver_records(consumer, stream, shard)
+        return handled
+
+    def _read(self, consumer: StreamConsumer, stream: _Stream, shard: _Shard) -> None:
+        _, client = self._clients()
+        try:
+            got = client.get_records(ShardIterator=shard.iterator, Limit=consumer.batch_size)
+        except client.exceptions.ExpiredIteratorException:
+            kind = {"ShardIteratorType": "TRIM_HORIZON"}
+            if shard.last_sequence:
+                kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": shard.last_sequence}
+            shard.iterator = client.get_shard_iterator(StreamArn=stream.arn, ShardId=shard.shard_id, **kind)[
+                "ShardIterator"
+            ]
+            return
+        shard.iterator = got.get("NextShardIterator")
+        shard.pending = got.get("Records", [])
+
+    def _deliver_records(self, consumer: StreamConsumer, stream: _Stream, shard: _Shard) -> int:
+        records = shard.pending
+        try:
+            consumer.handler(dynamodb_event(records, stream.arn), LambdaContext(consumer.name))
+        except Exception:
+            # As Lambda's event source mapping: the same batch again, in order, until it goes through.
+            shard.failures += 1
+            wait = min(STREAM_RETRY_MAX_S, STREAM_RETRY_BASE_S * 2 ** (shard.failures - 1))
+            shard.retry_at = time.monotonic() + wait
+            log.exception(
+                "consumer %s raised; its batch of %d stream records is retried in %.1f s (attempt %d)",
+                consumer.name,
+                len(records),
+                wait,
+                shard.failures + 1,
+            )
+            return 0
+        shard.pending, shard.failures, shard.retry_at = [], 0, 0.0
+        shard.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+        return len(records)
+
+    def _stream_forever(self, consumer: StreamConsumer) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.poll_stream_once(consumer)
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("reading the stream of %s failed", consumer.table)
+                handled = 0
+                self._stop.wait(1)
+            if not handled:
+                self._stop.wait(STREAM_IDLE_S)
+
     # -- schedules ------------------------------------------------------------------
 
     def fire(self, function: ScheduledFunction, detail: dict[str, Any] | None = None) -> Any:
@@ -215,6 +403,8 @@ class EventRuntime:
     def start(self) -> None:
         for consumer in self.consumers.values():
             self._spawn(self._poll_forever, consumer, f"sqs:{consumer.name}")
+        for stream_consumer in self.stream_consumers.values():
+            self._spawn(self._stream_forever, stream_consumer, f"stream:{stream_consumer.name}")
         for function in self.schedules.values():
             self._spawn(self._schedule_forever, function, f"schedule:{function.name}")
 
@@ -230,8 +420,9 @@ class EventRuntime:
 
     def invoke(self, name: str, event: dict[str, Any] | None = None) -> Any:
         """Run one function once: a schedule with `event` as its detail (or a full
-        EventBridge event), or a queue consumer on `event` (an SQS event) or on one
-        batch received from its queue."""
+        EventBridge event), a queue consumer on `event` (an SQS event) or on one batch
+        received from its queue, or a stream consumer on `event` or on what its stream holds
+        (read from its start: a fresh runtime keeps no position)."""
         if name in self.schedules:
             function = self.schedules[name]
             if event and "detail-type" in event:
@@ -242,7 +433,12 @@ class EventRuntime:
             if event and "Records" in event:
                 return consumer.handler(event, LambdaContext(name))
             return {"records": self.poll_once(consumer, wait_s=1)}
-        known = sorted([*self.schedules, *self.consumers])
+        if name in self.stream_consumers:
+            stream_consumer = self.stream_consumers[name]
+            if event and "Records" in event:
+                return stream_consumer.handler(event, LambdaContext(name))
+            return {"records": self.poll_stream_once(stream_consumer)}
+        known = sorted([*self.schedules, *self.consumers, *self.stream_consumers])
         raise KeyError(f"no queue or scheduled function named {name!r}; known: {known}")
 
 

@@ -127,10 +127,20 @@ class WeChat:
         return fields
 
 
-def deliver(client, sim: WeChat, xml: str, mode: str = "plain", **kwargs) -> tuple[int, dict[str, str] | str]:  # type: ignore[no-untyped-def]
-    """POST `xml` to the app as WeChat would; (status, opened reply)."""
+WECHAT_RETRIES = 3  # WeChat delivers a message again, up to 3 times, when the answer fails
+
+
+def deliver(
+    client, sim: WeChat, xml: str, mode: str = "plain", retries: int = WECHAT_RETRIES, **kwargs
+) -> tuple[int, dict[str, str] | str]:  # type: ignore[no-untyped-def]
+    """POST `xml` to the app as WeChat would, and again on a 5xx as WeChat retries (at once,
+    not after WeChat's 5 s); (status, opened reply) of the last delivery."""
     path, body = sim.request(xml, mode, **kwargs)
     response = client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
+    for _ in range(retries):
+        if response.status_code < 500:
+            break
+        response = client.http.post(path, headers={"Content-Type": "text/xml"}, body=body)
     text = response.body.decode() if isinstance(response.body, bytes) else response.body
     if response.status_code != 200:
         return response.status_code, text

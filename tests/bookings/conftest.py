@@ -42,10 +42,36 @@ def make_slots(aws: str) -> Callable[..., list[str]]:
     return make
 
 
-def request(slot_id: str, order_id: str | None = None) -> dict[str, str]:
+def record_order(openid: str, order_id: str | None = None, store_id: str | None = None) -> str:
+    """Record an order of `openid` (the row POST /admin/orders stores, without its event) and
+    return its id: only a recorded order of one's own can be booked (CONTRACT §3)."""
+    from functions.core import clock
+    from functions.orders.models import OrderRow
+
+    order_id = order_id or uid("SO")
+    OrderRow(
+        f"ORDER#{order_id}",
+        "ORDER",
+        order_id=order_id,
+        openid=openid,
+        store_id=store_id,
+        items=[{"sku": "WASHER-1", "qty": 1, "price_cents": 299900}],
+        total_cents=299900,
+        purchased_at=clock.iso(clock.now()),
+    ).save()
+    return order_id
+
+
+@pytest.fixture
+def order(aws: str) -> Callable[..., str]:
+    """record_order, once the embedded AWS runs."""
+    return record_order
+
+
+def request(slot_id: str, order_id: str) -> dict[str, str]:
     return {
         "slot_id": slot_id,
-        "order_id": order_id or uid("order"),
+        "order_id": order_id,
         "address": "上海市浦东新区世纪大道100号",
         "phone": "13800138000",
     }

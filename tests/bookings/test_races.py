@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.bookings.conftest import record_order
 from tests.races import ask
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("patient_clients")]
@@ -27,7 +28,9 @@ def book(openid: str, slot_id: str, order_id: str | None = None) -> str:
     order_id = order_id or "order-" + hashlib.sha256(f"{openid}|{slot_id}".encode()).hexdigest()[:16]
     response, _ = domain.book(
         openid,
-        domain.BookingRequest(slot_id, order_id, "杭州市西湖区文三路1号", "13800138000"),
+        domain.BookingRequest(
+            slot_id, record_order(openid, order_id), "杭州市西湖区文三路1号", "13800138000"
+        ),
         idempotency_key=order_id,
     )
     return response["booking_id"]

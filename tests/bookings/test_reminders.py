@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.bookings.conftest import headers, request, uid
+from tests.bookings.conftest import headers, record_order, request, uid
 from tests.races import Answer, ask
 
 
@@ -37,7 +37,8 @@ def reminder(booking_id: str, day: date) -> dict | None:
 
 
 def book(client, openid: str, slot_id: str) -> str:
-    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(request(slot_id)))
+    body = request(slot_id, record_order(openid))
+    response = client.http.post("/bookings", headers=headers(openid), body=json.dumps(body))
     assert response.status_code == 201, response.json_body
     return response.json_body["booking_id"]
 
@@ -65,20 +66,49 @@ def test_tomorrows_bookings_are_reminded_once_and_a_rerun_sends_nothing(client, 
     assert (again["reminded"], again["already"]) == (0, 2)
 
 
-def test_a_run_that_died_between_claim_and_notify_is_healed_by_the_next_run(client, make_slots, far_day):
+def test_a_run_that_fails_mid_way_leaves_no_claim_without_its_message(
+    client, make_slots, far_day, monkeypatch
+):
+    from functions.bookings import reminders
     from functions.bookings.models import BookingRow
 
-    # Given a booking for tomorrow that a crashed run claimed but never notified
+    # Given a booking for tomorrow, and DynamoDB failing the claim's transaction once
     tomorrow = far_day + timedelta(days=1)
     (slot_id,) = make_slots(capacity=5, day=tomorrow.isoformat())
     booking_id = book(client, uid("o"), slot_id)
-    BookingRow(f"BOOKING#{booking_id}").update(actions=[BookingRow.reminded_for.set(tomorrow.isoformat())])
+    real_run = reminders.txn.run
+
+    def unavailable(ops, *args, **kwargs):
+        monkeypatch.setattr(reminders.txn, "run", real_run)
+        raise RuntimeError("DynamoDB unavailable")
+
+    monkeypatch.setattr(reminders.txn, "run", unavailable)
+    # When the job runs, it fails
+    with pytest.raises(RuntimeError):
+        reminders.send_day_before(far_day)
+    # Then neither the claim nor the message is stored
+    assert BookingRow.get(f"BOOKING#{booking_id}", "BOOKING").reminded_for is None
     assert reminder(booking_id, tomorrow) is None
-    # When the job runs again
-    result = invoke(client, {"date": far_day.isoformat()})
-    # Then the reminder is queued once, and counted as already claimed
-    assert (result["reminded"], result["already"]) == (0, 1)
+    # And the scheduler's retry reminds it, once
+    assert invoke(client, {"date": far_day.isoformat()})["reminded"] == 1
     assert reminder(booking_id, tomorrow)["status"] == "queued"
+
+
+def test_a_booking_cancelled_after_the_job_read_it_gets_no_reminder(client, make_slots, far_day):
+    from functions.bookings import reminders
+    from functions.bookings.models import BookingRow
+
+    # Given the job read a confirmed booking for tomorrow
+    tomorrow = far_day + timedelta(days=1)
+    (slot_id,) = make_slots(capacity=5, day=tomorrow.isoformat())
+    me = uid("o")
+    booking_id = book(client, me, slot_id)
+    read = BookingRow.get(f"BOOKING#{booking_id}", "BOOKING")
+    # When the customer cancels before the job claims it
+    assert client.http.delete(f"/bookings/{booking_id}", headers=headers(me)).status_code == 200
+    # Then the claim's transaction is cancelled, and it leaves no message behind
+    assert reminders._claim_with_message(read, tomorrow.isoformat()) is False
+    assert reminder(booking_id, tomorrow) is None
 
 
 def test_the_run_date_comes_from_the_detail_the_top_level_or_today():

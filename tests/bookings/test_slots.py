@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.bookings.conftest import days_ahead, headers, request, uid
+from tests.bookings.conftest import days_ahead, headers, record_order, request, uid
 
 
 def put_slots(client, admin_headers, area: str, day: str, windows: list[dict]) -> object:
@@ -49,9 +49,10 @@ def test_redefining_a_window_updates_it_and_keeps_what_is_booked(client, admin_h
     area, day = uid("area"), days_ahead(3)
     put_slots(client, admin_headers, area, day, [{"window": "09:00-12:00", "capacity": 2}])
     slot_id = f"{area}|{day}|09:00-12:00"
+    me = uid("o")
     assert (
         client.http.post(
-            "/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))
+            "/bookings", headers=headers(me), body=json.dumps(request(slot_id, record_order(me)))
         ).status_code
         == 201
     )
@@ -80,10 +81,11 @@ def test_lowering_capacity_below_booked_is_refused_and_changes_nothing(client, a
         [{"window": "09:00-12:00", "capacity": 4}, {"window": "13:00-17:00", "capacity": 4}],
     )
     slot_id = f"{area}|{day}|09:00-12:00"
+    me = uid("o")
     for _ in range(2):
         assert (
             client.http.post(
-                "/bookings", headers=headers(uid("o")), body=json.dumps(request(slot_id))
+                "/bookings", headers=headers(me), body=json.dumps(request(slot_id, record_order(me)))
             ).status_code
             == 201
         )

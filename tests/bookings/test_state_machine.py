@@ -1,6 +1,6 @@
 """Property: any sequence of book / reschedule / cancel / capacity changes from several
-customers keeps `booked == active bookings <= capacity` for every slot, and each call has the
-outcome a simple model predicts."""
+customers keeps `booked == active bookings <= capacity` for every slot, each call has the
+outcome a simple model predicts, and every booking's stored state has its message."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from hypothesis.stateful import (
 )
 
 from functions.core.errors import AppError
-from tests.bookings.conftest import days_ahead
+from tests.bookings.conftest import days_ahead, record_order
 
 CUSTOMERS = ("c0", "c1", "c2")
 WINDOWS = ("09:00-12:00", "13:00-17:00")
+ORDERS = 6
 
 
 def outcome(call) -> str:
@@ -46,6 +47,11 @@ class BookingMachine(RuleBasedStateMachine):
         slots.define_slots(keys, list(capacities))
         self.slots = [k.slot_id for k in keys]
         self.capacity = dict(zip(self.slots, capacities, strict=True))
+        # Each order is recorded, and belongs to one of the customers
+        self.owner: dict[str, str] = {}
+        for n in range(ORDERS):
+            customer = CUSTOMERS[n % len(CUSTOMERS)]
+            self.owner[record_order(customer, f"{self.area}-order-{n}")] = customer
         # The model: booking_id -> (openid, order_id, slot_id or None when cancelled)
         self.model: dict[str, tuple[str, str, str | None]] = {}
 
@@ -56,13 +62,18 @@ class BookingMachine(RuleBasedStateMachine):
         return {order for _, order, s in self.model.values() if s is not None}
 
     @rule(
-        target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3)
+        target=bookings,
+        customer=st.sampled_from(CUSTOMERS),
+        slot=st.integers(0, 1),
+        order=st.integers(0, ORDERS - 1),
     )
     def book(self, customer, slot, order):
         from functions.bookings import domain
 
         slot_id, order_id = self.slots[slot], f"{self.area}-order-{order}"
-        if self.booked(slot_id) >= self.capacity[slot_id]:
+        if self.owner[order_id] != customer:
+            expected = "order_not_found"
+        elif self.booked(slot_id) >= self.capacity[slot_id]:
             expected = "slot_full"
         elif order_id in self.active_orders():
             expected = "already_booked"
@@ -99,7 +110,10 @@ class BookingMachine(RuleBasedStateMachine):
             self.model[booking_id] = (openid, order_id, target)
 
     @rule(
-        target=bookings, customer=st.sampled_from(CUSTOMERS), slot=st.integers(0, 1), order=st.integers(0, 3)
+        target=bookings,
+        customer=st.sampled_from(CUSTOMERS),
+        slot=st.integers(0, 1),
+        order=st.integers(0, ORDERS - 1),
     )
     def book_more(self, customer, slot, order):
         # Booking is drawn twice as often as the other calls, so slots fill up.
@@ -138,12 +152,23 @@ class BookingMachine(RuleBasedStateMachine):
             assert slot.booked == len(active) == self.booked(slot_id)
             assert slot.booked <= slot.capacity == self.capacity[slot_id]
 
+    @invariant()
+    def every_stored_state_has_its_message(self):
+        from functions.bookings import domain
+        from functions.notifications.domain import get_notification
 
-def test_no_sequence_of_calls_breaks_the_slot_invariant(aws, monkeypatch):
-    from functions.bookings import domain
+        kinds = {"confirmed": "booking_confirmed", "cancelled": "booking_cancelled"}
+        for booking_id, (openid, _, _) in getattr(self, "model", {}).items():
+            booking = domain.get_booking(openid, booking_id)
+            message = get_notification(domain.message_id(booking))
+            assert message is not None and message["openid"] == openid
+            expected = (
+                "booking_rescheduled" if booking.version > 1 and booking.status == "confirmed" else None
+            )
+            assert message["kind"] == (expected or kinds[booking.status])
 
-    # Messages are not part of the invariant; skipping them keeps each step to its transaction.
-    monkeypatch.setattr(domain, "_notify", lambda *args, **kwargs: None)
+
+def test_no_sequence_of_calls_breaks_the_slot_invariant(aws):
     run_state_machine_as_test(
         BookingMachine,
         settings=settings(

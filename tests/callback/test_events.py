@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from functions.customers.domain import get_customer, touches
 from functions.stores.domain import UNKNOWN_STORE
 from infra.local.wechat_sim import WeChat, deliver
 from tests.callback.stories import counters, new_id, open_store, qr_scene
+from tests.conftest import wait_for
 
 sim = WeChat()
 
@@ -206,26 +208,114 @@ def test_an_expired_dedupe_record_no_longer_counts(client):
     assert storage.stored_record(message.dedupe_key)["reply"] == rules.REMINDERS_ON_TEXT
 
 
-def test_when_dynamodb_fails_the_answer_is_success_and_nothing_half_done(client, monkeypatch):
+def test_when_dynamodb_fails_the_answer_is_503_then_the_retry_stores_it_once(client, monkeypatch):
+    from pynamodb.connection.base import Connection
     from pynamodb.exceptions import TransactWriteError
+
+    # Given DynamoDB refuses every write
+    working = Connection.transact_write_items
 
     def broken(*args, **kwargs):
         raise TransactWriteError("DynamoDB is down")
 
-    monkeypatch.setattr("pynamodb.connection.base.Connection.transact_write_items", broken)
+    monkeypatch.setattr(Connection, "transact_write_items", broken)
     openid = new_id("o")
-    assert deliver(client, sim, sim.event(openid, "CLICK", "REMINDERS_ON")) == (200, "success")
+    xml = sim.event(openid, "CLICK", "REMINDERS_ON")
+    # When WeChat delivers a message whose effect must be stored
+    status, body = deliver(client, sim, xml, retries=0)
+    # Then the answer is a 5xx in our shape, never `success`, so that WeChat retries
+    assert status == 503 and '"storage_unavailable"' in body
     assert get_customer(openid) is None
+    # And once DynamoDB is back, WeChat's retry is stored, and a further retry changes nothing
+    monkeypatch.setattr(Connection, "transact_write_items", working)
+    for _ in range(2):
+        status, reply = deliver(client, sim, xml)
+        assert status == 200 and reply["Content"] == rules.REMINDERS_ON_TEXT
+    assert get_customer(openid).reminder_consent is True
 
 
-def test_a_slow_dynamodb_is_cut_off_by_the_deadline(client, monkeypatch):
+def test_a_read_that_fails_answers_503_too(client, monkeypatch):
+    from pynamodb.exceptions import QueryError
+
+    def broken(openid):
+        raise QueryError("DynamoDB is down")
+
+    monkeypatch.setattr(rules, "bookings_of", broken)
+    status, body = deliver(client, sim, sim.event(new_id("o"), "CLICK", "MY_BOOKINGS"), retries=0)
+    assert status == 503 and '"storage_unavailable"' in body
+
+
+@pytest.fixture
+def slow_dynamodb(aws):
+    """DynamoDB whose answers come back late (requests reach it at once, so writes land)."""
+    from tests.slow_proxy import SlowProxy, storage_through
+
+    proxy = SlowProxy(aws)
+    with storage_through(proxy):
+        yield proxy
+    proxy.stop()
+
+
+def test_a_dynamodb_answering_past_the_deadline_gets_503_and_the_retry_its_reply_once(client, slow_dynamodb):
     from functions.callback import handlers
+    from functions.core.models import TableMeta
 
-    monkeypatch.setattr(handlers, "DEADLINE_S", 0.2)
-    monkeypatch.setattr(rules.customers, "reminder_consent_op", lambda *a: time.sleep(1))
+    store_id, welcome = open_store(client)
+    scene = qr_scene(client, store_id)
+    openid = new_id("o")
+    xml = sim.event(openid, "subscribe", f"qrscene_{scene}")
+    # Given DynamoDB answers each request only after 2.5 s, past the 2 s read timeout
+    slow_dynamodb.delay = 2.5
+    # When WeChat delivers a subscribe through a store's code
     started = time.monotonic()
-    assert deliver(client, sim, sim.event(new_id("o"), "CLICK", "REMINDERS_ON")) == (200, "success")
-    assert time.monotonic() - started < 0.9
+    status, body = deliver(client, sim, xml, retries=0)
+    took = time.monotonic() - started
+    # Then the callback answers 503 before its deadline: the read timed out and no further
+    # attempt was started that could have ended past the deadline, so nothing still runs
+    assert status == 503 and '"deadline_exceeded"' in body
+    assert TableMeta.read_timeout_seconds <= took < handlers.DEADLINE_S
+    assert not [t for t in threading.enumerate() if t.name.startswith("wechat-callback")]
+    # And nothing was stored: the read came first and the commit was never sent
+    slow_dynamodb.delay = 0
+    assert get_customer(openid) is None and counters(store_id)["scans"] == 0
+    # When DynamoDB is fast again, WeChat's retry is stored once, with the store's welcome
+    for _ in range(2):
+        status, reply = deliver(client, sim, xml)
+        assert status == 200 and reply["Content"] == welcome
+    assert counters(store_id)["scans"] == 1
+
+
+def test_a_commit_whose_answer_is_late_lands_once_and_its_retry_gets_the_same_reply(client, slow_dynamodb):
+    openid = new_id("o")
+    xml = sim.event(openid, "CLICK", "REMINDERS_ON")
+    # Given the commit reaches DynamoDB but its answer comes back after the read timeout
+    slow_dynamodb.delay = 2.5
+    status, body = deliver(client, sim, xml, retries=0)
+    # Then the callback cannot know it was stored: 503, and WeChat retries
+    assert status == 503 and '"deadline_exceeded"' in body
+    slow_dynamodb.delay = 0
+    # And the retry finds the commit that landed: the same reply, the effect once
+    message = Message.from_fields(parse(xml))
+    wait_for(lambda: storage.stored_record(message.dedupe_key) is not None, timeout=10)
+    status, reply = deliver(client, sim, xml)
+    assert status == 200 and reply["Content"] == rules.REMINDERS_ON_TEXT
+    assert get_customer(openid).reminder_consent is True
+
+
+def test_dynamodb_slower_than_usual_but_inside_the_deadline_is_answered(client, slow_dynamodb):
+    slow_dynamodb.delay = 0.5
+    openid = new_id("o")
+    status, reply = deliver(client, sim, sim.event(openid, "CLICK", "REMINDERS_ON"))
+    assert status == 200 and reply["Content"] == rules.REMINDERS_ON_TEXT
+
+
+def test_an_attempt_that_cannot_finish_before_the_deadline_is_never_started():
+    from functions.core import deadline
+    from functions.customers.models import CustomerRow
+
+    # Inside a budget shorter than one attempt's worst case (connect + read timeout)
+    with deadline.within(0.5), pytest.raises(deadline.DeadlineExceeded):
+        CustomerRow.get(new_id("o"), "PROFILE")
 
 
 def test_a_delivery_still_contended_after_the_retries_answers_the_same_reply(monkeypatch):
@@ -233,7 +323,6 @@ def test_a_delivery_still_contended_after_the_retries_answers_the_same_reply(mon
     from functions.core import txn
 
     def contended(ops, on_failed=None, retries=None):
-        assert retries == 1  # the callback's short-retry connection
         raise txn.Cancelled({"dedupe": txn.CONFLICT}, {"dedupe": None})
 
     monkeypatch.setattr(txn, "run", contended)

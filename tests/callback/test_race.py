@@ -32,13 +32,19 @@ def race(client, deliveries: list[tuple[str, str]]) -> list:
     return results
 
 
+# Not `patient_clients`: the callback refuses a DynamoDB attempt whose worst case (connect +
+# read timeout) would overrun WeChat's deadline, so long timeouts would only make it answer 503.
+# A delivery answered 503 is delivered again instead, as WeChat does.
 @pytest.mark.slow
-@pytest.mark.usefixtures("patient_clients")
 def test_three_parallel_deliveries_of_one_subscribe_leave_one_effect(client):
     # Given a store code
     store_id, welcome = open_store(client)
     scene = qr_scene(client, store_id, staff_id="carol")
     followers = [new_id("o") for _ in range(5)]
+    # And a warm container: its DynamoDB clients exist (15 threads building them at once take
+    # longer than the callback's deadline allows, and a cold start is not what this tests)
+    warm_up = sim.event(new_id("o"), "subscribe", f"qrscene_{scene}")
+    assert ask_http(lambda: deliver(client, sim, warm_up), status=lambda r: r[0])[0] == 200
     # When each follower's subscribe arrives three times at once (WeChat's retries racing)
     deliveries = [
         (sim.event(o, "subscribe", f"qrscene_{scene}", create_time=1700000000), str(n))
@@ -53,5 +59,5 @@ def test_three_parallel_deliveries_of_one_subscribe_leave_one_effect(client):
         rows = list(CustomerRow.query(openid, consistent_read=True))
         assert [r.sk for r in rows][0] == "PROFILE" and len(rows) == 2  # profile + one touch
         assert rows[0].touches == 1 and rows[0].first_staff_id == "carol"
-    assert counters(store_id)["scans"] == len(followers)
-    assert counters(store_id)["new_followers"] == len(followers)
+    assert counters(store_id)["scans"] == len(followers) + 1
+    assert counters(store_id)["new_followers"] == len(followers) + 1

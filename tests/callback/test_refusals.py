@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -10,7 +11,7 @@ from functions.callback import storage
 from functions.callback.message import Message
 from functions.callback.xmlmsg import parse
 from functions.customers.domain import get_customer
-from infra.local.wechat_sim import WeChat, cdata
+from infra.local.wechat_sim import WeChat, cdata, sha1_sign
 from tests.callback.stories import counters, new_id, open_store, qr_scene
 
 sim = WeChat()
@@ -140,3 +141,55 @@ def test_a_ciphertext_that_does_not_decrypt_is_400(client, scan):
     query["msg_signature"] = sha1_sign(sim.token, query["timestamp"], query["nonce"], garbage)
     body = f"<xml><Encrypt>{cdata(garbage)}</Encrypt></xml>".encode()
     assert post(client, "/wechat/callback?" + urlencode(query), body).status_code == 400
+
+
+def test_in_safe_mode_a_plaintext_callback_is_403(client, scan, settings_env):
+    # Given the account is in safe mode: a signature/timestamp/nonce triple copied from any
+    # logged callback URL must not let anyone forge a plaintext event
+    settings_env(WECHAT_MESSAGE_MODE="safe")
+    response = post(client, *sim.request(scan, "plain"))
+    assert response.status_code == 403
+    assert response.json_body["error"] == "plaintext_refused"
+
+
+@pytest.mark.parametrize("mode", ["aes", "compat"])
+def test_in_safe_mode_an_encrypted_callback_is_handled(client, settings_env, mode):
+    settings_env(WECHAT_MESSAGE_MODE="safe")
+    openid = new_id("o")
+    assert post(client, *sim.request(sim.event(openid, "subscribe"), mode)).status_code == 200
+    assert get_customer(openid).subscribed
+
+
+def test_server_verification_works_in_safe_mode(client, settings_env):
+    settings_env(WECHAT_MESSAGE_MODE="safe")
+    ts, nonce = str(int(time.time())), "n1"
+    query = f"signature={sim_sign(ts, nonce)}&timestamp={ts}&nonce={nonce}&echostr=hello"
+    response = client.http.get(f"/wechat/callback?{query}")
+    assert (response.status_code, response.body) == (200, b"hello")
+
+
+def test_an_unknown_message_mode_is_refused_when_settings_load(settings_env):
+    from functions.core.config import get_settings
+
+    settings_env(WECHAT_MESSAGE_MODE="encrypted")
+    with pytest.raises(ValueError, match="WECHAT_MESSAGE_MODE"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature"),
+    [("²³", None), ("１７００００００００", None), ("9" * 5000, None), ("1700000000", "ä" * 40)],
+)
+def test_odd_characters_in_the_query_are_refused_not_a_500(client, scan, timestamp, signature):
+    query = {"signature": signature or sim_sign(timestamp, "n"), "timestamp": timestamp, "nonce": "n"}
+    response = client.http.post(
+        "/wechat/callback?" + urlencode(query),
+        headers={"Content-Type": "text/xml"},
+        body=scan.encode(),
+    )
+    assert response.status_code in (400, 403), response.body
+    assert set(response.json_body) == {"error", "message"}
+
+
+def sim_sign(timestamp: str, nonce: str) -> str:
+    return sha1_sign(sim.token, timestamp, nonce)

@@ -108,9 +108,15 @@ def test_queries_bodies_and_path_parameters_come_from_the_declarations(document)
     event = resolve(document, body)
     assert set(event["required"]) == {"event_id", "carrier", "tracking_no", "status", "occurred_at"}
     assert event["properties"]["status"]["enum"][0] == "picked_up"
-    # A form body (Kuaidi100) or XML (the WeChat callback): path and method, no JSON schema
-    assert "requestBody" not in paths["/logistics/kuaidi100"]["post"]
-    assert "post" in paths["/wechat/callback"]
+    # A form body (Kuaidi100) or XML (the WeChat callback), as the route documents it
+    form = paths["/logistics/kuaidi100"]["post"]["requestBody"]["content"]
+    assert form["application/x-www-form-urlencoded"]["schema"]["required"] == ["param", "sign"]
+    xml = paths["/wechat/callback"]["post"]
+    assert set(xml["requestBody"]["content"]) == {"text/xml"}
+    assert set(xml["responses"]["200"]["content"]) == {"text/plain", "application/xml"}
+    # A signed caller's other headers
+    pos = {p["name"]: p for p in paths["/pos/redemptions"]["post"]["parameters"] if p["in"] == "header"}
+    assert set(pos) == {"X-Store-Id", "X-Timestamp"} and all(p["required"] for p in pos.values())
 
 
 # -- a valid OpenAPI 3.1 document -----------------------------------------------------------

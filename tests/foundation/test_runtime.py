@@ -1,4 +1,4 @@
-"""The local event runtime delivers queues and schedules the way Lambda does."""
+"""The local event runtime delivers queues, streams and schedules the way Lambda does."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from infra.local.runtime import EventRuntime
 from infra.local.schedule import Schedule
 from tests.conftest import wait_for
-from tests.foundation import runtime_app
+from tests.foundation import runtime_app, stream_app
 
 
 @pytest.fixture
@@ -229,3 +229,166 @@ def test_invoke_runs_a_scheduled_function_with_a_detail(sqs):
     assert runtime.invoke("daily_job", {"date": "2026-05-01"}) == {"ran_for": "2026-05-01"}
     with pytest.raises(KeyError):
         runtime.invoke("no_such_function")
+
+
+# -- DynamoDB streams ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def stream_table(aws):
+    """A fresh table with a NEW_IMAGE stream standing for `rt-table`; (name, resolver)."""
+    name = f"rt-table-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    stream_app.batches.clear()
+    stream_app.events.clear()
+    stream_app.failing.clear()
+    yield name, lambda logical: name if logical == "rt-table" else logical
+    stream_app.failing.clear()
+
+
+def put(table: str, pk: str, **attrs: str) -> None:
+    item = {"pk": {"S": pk}, **{k: {"S": v} for k, v in attrs.items()}}
+    boto3.client("dynamodb").put_item(TableName=table, Item=item)
+
+
+def seen() -> list[tuple[str, str]]:
+    return [change for batch in stream_app.batches for change in batch]
+
+
+def test_stream_records_reach_their_handler_in_order_from_the_start_in_lambdas_shape(sqs, stream_table):
+    table, resolve = stream_table
+    # Given records written before the runtime starts
+    put(table, "a")
+    put(table, "b")
+    runtime = EventRuntime(stream_app.app, sqs, resolve)
+    runtime.start()
+    try:
+        # When more are written while it runs
+        put(table, "c")
+        put(table, "a", v="2")
+        # Then every one reaches the handler once, in order, in batches of at most 2
+        assert wait_for(lambda: len(seen()) >= 4, timeout=10)
+        assert seen() == [("INSERT", "a"), ("INSERT", "b"), ("INSERT", "c"), ("MODIFY", "a")]
+        assert all(len(batch) <= 2 for batch in stream_app.batches)
+    finally:
+        runtime.stop()
+    # And the event is Lambda's: the stream's ARN, epoch creation time, the new image
+    arn = boto3.client("dynamodb").describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    record = stream_app.events[0]["Records"][0]
+    assert record["eventSource"] == "aws:dynamodb" and record["eventSourceARN"] == arn
+    assert isinstance(record["dynamodb"]["ApproximateCreationDateTime"], float)
+    assert record["dynamodb"]["NewImage"] == {"pk": {"S": "a"}}
+    assert record["dynamodb"]["StreamViewType"] == "NEW_IMAGE"
+
+
+def test_a_failed_stream_batch_is_delivered_again_in_order_until_it_goes_through(sqs, stream_table):
+    table, resolve = stream_table
+    runtime = EventRuntime(stream_app.app, sqs, resolve)
+    consumer = runtime.stream_consumers["changes"]
+    # Given a handler that fails
+    stream_app.failing.set()
+    put(table, "x")
+    put(table, "y")
+    assert runtime.poll_stream_once(consumer) == 0
+    # When it keeps failing, the same batch comes again (after a backoff), nothing after it
+    put(table, "z")
+    assert wait_for(lambda: (runtime.poll_stream_once(consumer), len(stream_app.batches) >= 2)[1], timeout=10)
+    assert stream_app.batches[:2] == [[("INSERT", "x"), ("INSERT", "y")]] * 2
+    # Then once it works, that batch goes through, and the stream goes on from there
+    stream_app.failing.clear()
+    assert wait_for(lambda: runtime.poll_stream_once(consumer), timeout=10) == 2
+    assert runtime.poll_stream_once(consumer) == 1
+    assert stream_app.batches[-2:] == [[("INSERT", "x"), ("INSERT", "y")], [("INSERT", "z")]]
+    assert runtime.poll_stream_once(consumer) == 0
+
+
+def test_invoke_runs_a_stream_consumer_on_what_its_stream_holds(sqs, stream_table):
+    table, resolve = stream_table
+    put(table, "p")
+    runtime = EventRuntime(stream_app.app, sqs, resolve)
+    assert runtime.invoke("changes") == {"records": 1}
+    assert seen() == [("INSERT", "p")]
+
+
+class ReshardingStreams:
+    """A dynamodbstreams client whose shard `old` closes and hands over to a child `new`, as
+    DynamoDB does every few hours (moto keeps one shard for ever)."""
+
+    class exceptions:  # noqa: N801 - boto3's shape
+        class ExpiredIteratorException(Exception):
+            pass
+
+    def __init__(self) -> None:
+        self.shards = [{"ShardId": "old"}]
+        self.records = {"old": ["a", "b"], "new": []}
+        self.closed: set[str] = set()
+
+    def describe_stream(self, StreamArn, **_):  # noqa: N803 - boto3's names
+        return {"StreamDescription": {"Shards": list(self.shards)}}
+
+    def get_shard_iterator(self, StreamArn, ShardId, ShardIteratorType, **_):  # noqa: N803
+        return {"ShardIterator": f"{ShardId}:0"}
+
+    def get_records(self, ShardIterator, Limit):  # noqa: N803
+        shard, position = ShardIterator.split(":")
+        start = int(position)
+        taken = self.records[shard][start : start + Limit]
+        end = start + len(taken)
+        done = shard in self.closed and end == len(self.records[shard])
+        return {
+            "Records": [
+                {
+                    "eventID": f"{shard}-{key}",
+                    "eventName": "INSERT",
+                    "dynamodb": {
+                        "Keys": {"pk": {"S": key}},
+                        "SequenceNumber": f"{shard}-{key}",
+                        "ApproximateCreationDateTime": datetime.now(UTC),
+                        "SizeBytes": 1,
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                }
+                for key in taken
+            ],
+            "NextShardIterator": None if done else f"{shard}:{end}",
+        }
+
+    def reshard(self) -> None:
+        self.closed.add("old")
+        self.shards.append({"ShardId": "new", "ParentShardId": "old"})
+
+
+class OneTable:
+    def describe_table(self, TableName):  # noqa: N803
+        return {"Table": {"LatestStreamArn": "arn:aws:dynamodb:local:1:table/t/stream/s"}}
+
+
+def test_a_new_shard_is_read_from_its_start_after_its_parent(sqs):
+    streams = ReshardingStreams()
+    stream_app.batches.clear()
+    runtime = EventRuntime(stream_app.app, sqs, lambda q: q, dynamodb=OneTable(), dynamodb_streams=streams)
+    consumer = runtime.stream_consumers["changes"]
+    # Given the parent shard was read, and DynamoDB then splits it: a child appears, and the
+    # parent gets one last record before it closes
+    assert runtime.poll_stream_once(consumer) == 2
+    streams.records["new"] = ["c"]
+    streams.records["old"].append("d")
+    streams.reshard()
+    # When the handler fails on the parent's last batch, the child waits for it
+    stream_app.failing.set()
+    assert runtime.poll_stream_once(consumer) == 0
+    assert ("INSERT", "c") not in seen()
+    # Then once it goes through, the child is read from its start: each record once, in order
+    stream_app.failing.clear()
+    assert wait_for(lambda: runtime.poll_stream_once(consumer), timeout=10)
+    while runtime.poll_stream_once(consumer):
+        pass
+    delivered = [change for batch in stream_app.batches[1:] for change in batch]  # after [a, b]
+    assert seen()[:2] == [("INSERT", "a"), ("INSERT", "b")]
+    assert delivered == [("INSERT", "d"), ("INSERT", "d"), ("INSERT", "c")]

@@ -93,10 +93,18 @@ def test_the_coupon_message_links_to_my_coupons(client, sandbox, app):
     [("out_for_delivery", "/h5/shipments"), ("failed_attempt", "/h5/book?order_id=SO-77")],
 )
 def test_shipment_messages_link_to_the_shipments_or_to_rebooking(aws, app, status, page):
-    from functions.logistics.shipments import message_for
+    from functions.logistics.models import SHIPMENT, ShipmentRow
+    from functions.logistics.shipments import message_for, shipment_pk
 
-    update = {"status": status, "tracking_no": "SF1", "order_id": "SO-77", "status_at": None, "context": None}
-    _, url = message_for(update)
+    row = ShipmentRow(
+        shipment_pk("shunfeng", "SF1"),
+        SHIPMENT,
+        carrier="shunfeng",
+        tracking_no="SF1",
+        order_id="SO-77",
+        status=status,
+    )
+    _, url = message_for(row)
     assert url == f"http://127.0.0.1:8000{page}" and served(app, url)
 
 

@@ -71,6 +71,36 @@ def test_every_consumer_reports_batch_item_failures_from_a_queue_with_a_dlq(temp
     assert consumers >= 1
 
 
+def test_the_outbox_relay_reads_the_notifications_stream_and_never_drops_a_record(template):
+    # Given the relay's function
+    relay = template["Resources"]["NotificationOutbox"]
+    [event] = relay["Properties"]["Events"].values()
+    props = event["Properties"]
+    # Then it reads the stream of the data template's notifications table, from its start
+    assert event["Type"] == "DynamoDB"
+    assert props["Stream"] == {"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}
+    assert props["StartingPosition"] == "TRIM_HORIZON"
+    table = template["Resources"]["NotificationsTable"]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    # And a failing batch is retried until it goes through, halved to isolate a bad record
+    assert props["MaximumRetryAttempts"] == -1 and props["BisectBatchOnFunctionError"] is True
+    # And only new notification records invoke it
+    [pattern] = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["N"]}}}}
+    # And its role reads that stream only, and sends to the notifications queue only
+    statements = {
+        st["Sid"]: st
+        for st in template["Resources"]["NotificationOutboxRole"]["Properties"]["Policies"][0][
+            "PolicyDocument"
+        ]["Statement"]
+    }
+    assert statements["ReadStream"]["Resource"] == [{"Fn::GetAtt": ["NotificationsTable", "StreamArn"]}]
+    assert statements["SendToQueues"]["Resource"] == [{"Fn::GetAtt": ["NotificationsQueue", "Arn"]}]
+    # And someone hears when it falls behind
+    alarm = template["Resources"]["NotificationOutboxIteratorAgeAlarm"]["Properties"]
+    assert alarm["MetricName"] == "IteratorAge" and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
 def test_every_schedule_runs_in_the_stage_business_time_zone(template):
     # Given the app's daily schedules (cron in business time)
     scheduled = {
@@ -135,6 +165,8 @@ def test_no_policy_grants_dynamodb_or_sqs_on_a_wildcard_resource(template):
                     if isinstance(statement["Resource"], list)
                     else [statement["Resource"]]
                 )
+                if actions == ["dynamodb:ListStreams"]:
+                    continue  # no resource-level permission exists for it; the stream reader needs it
                 if any(a.startswith(("dynamodb:", "sqs:")) for a in actions):
                     assert all(isinstance(r, dict) for r in resources), (rid, resources)
                     assert "*" not in json.dumps(resources), (rid, resources)
@@ -159,6 +191,24 @@ def test_customer_tables_have_pitr_and_every_table_ttl(template):
 def test_outputs_give_the_api_and_callback_urls(template):
     assert template["Outputs"]["CallbackURL"]["Value"]["Fn::Sub"].endswith("/api/wechat/callback")
     assert "EndpointURL" in template["Outputs"]
+
+
+def test_api_gateways_own_answers_are_errors_in_our_shape(template):
+    api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = api["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    # An unknown route (API Gateway's bare 403 "Missing Authentication Token") is our 404
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["statusCode"] == 404
+    assert json.loads(unknown["responseTemplates"]["application/json"]) == {
+        "error": "not_found",
+        "message": "no such route",
+    }
+    # Its other refusals keep their status, with API Gateway's message (a quoted JSON string)
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        body = responses[kind]["responseTemplates"]["application/json"]
+        rendered = json.loads(body.replace("$context.error.messageString", json.dumps('say "why"')))
+        assert set(rendered) == {"error", "message"} and "statusCode" not in responses[kind]
 
 
 def test_every_table_and_queue_a_function_can_reach_is_granted():
@@ -190,6 +240,11 @@ def _first_schedule_event(t):
 def _back_to_a_rule(event):
     event["Type"] = "Schedule"
     event["Properties"] = {"Schedule": event["Properties"]["ScheduleExpression"]}
+
+
+def _stream_event(t):
+    [event] = t["Resources"]["NotificationOutbox"]["Properties"]["Events"].values()
+    return event
 
 
 def _first_consumer_event(t):
@@ -250,6 +305,21 @@ def _first_consumer_event(t):
             "secrets in the Lambda environment",
         ),
         (
+            "a stream batch dropped after some retries",
+            lambda t: _stream_event(t)["Properties"].update(MaximumRetryAttempts=3),
+            "MaximumRetryAttempts",
+        ),
+        (
+            "a stream consumer without an iterator age alarm",
+            lambda t: t["Resources"].pop("NotificationOutboxIteratorAgeAlarm"),
+            "IteratorAge",
+        ),
+        (
+            "a stream that is not one of ours",
+            lambda t: _stream_event(t)["Properties"].update(Stream="arn:aws:dynamodb:x:1:table/t/stream/s"),
+            "not a table stream",
+        ),
+        (
             "PITR off on customers",
             lambda t: t["Resources"]["CustomersTable"]["Properties"].pop("PointInTimeRecoverySpecification"),
             "point-in-time",
@@ -269,3 +339,13 @@ def test_a_function_without_declared_access_fails_the_build(built):
     access["functions"].pop("notification_worker")
     with pytest.raises(TemplateError, match="notification_worker"):
         finalize(sam, yaml.safe_load(DATA_TEMPLATE.read_text()), access, app_function_names())
+
+
+def test_a_stream_consumer_of_a_table_without_a_stream_fails_the_build(built):
+    from infra.template import TemplateError, finalize
+
+    sam = json.loads((built / "chalice" / "sam.json").read_text())
+    data = yaml.safe_load(DATA_TEMPLATE.read_text())
+    data["Resources"]["NotificationsTable"]["Properties"].pop("StreamSpecification")
+    with pytest.raises(TemplateError, match="notification_outbox.*StreamSpecification"):
+        finalize(sam, data, yaml.safe_load(ACCESS_FILE.read_text()), app_function_names())

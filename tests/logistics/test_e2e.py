@@ -50,6 +50,9 @@ def test_kuaidi100_pushes_reach_the_customer_once_per_status(stack):
             f"{stack.url}/logistics/kuaidi100", headers=FORM_HEADERS, data=form.encode(), timeout=10
         )
         assert pushed.status_code == 200 and pushed.json() == OK
+    # (hours pass before the parcel is signed for: a status still unsent by then would be
+    # superseded by the newer one, not sent late)
+    assert len(wait_for_messages(stack, openid, 1)) == 1
 
     # And then "signed for"
     history.append(("2024-05-02 11:00:00", "【上海】已签收，签收人：本人", "301"))

@@ -6,7 +6,6 @@ import json
 
 from functions.logistics.shipments import get_shipment, notification_id
 from functions.notifications.domain import get_notification
-from tests.conftest import drain
 from tests.logistics.support import (
     FORM_HEADERS,
     KUAIDI100_SAMPLE,
@@ -45,7 +44,6 @@ def test_documented_sample_is_stored_and_the_customer_told_once(client, shipment
     assert [e["context"] for e in stored.history] == ["上海分拨中心/已签收", "上海分拨中心/装件入车扫描"]
     assert stored.history[0]["time"] == "2012-08-28T08:33:19.000000Z"  # business time (UTC+8) -> UTC
     # And exactly one template message is queued for the change
-    drain("shipment-updates", "shipment_updates")
     note = get_notification(notification_id("yuantong", shipment["tracking_no"], "delivered", 50))
     assert note["openid"] == shipment["openid"]
     assert note["kind"] == "shipment_status"
@@ -128,7 +126,6 @@ def test_abort_is_recorded_and_does_not_message(client, shipment):
     assert stored.monitor_status == "abort"
     assert stored.status is None
     assert len(stored.history) == 1
-    drain("shipment-updates", "shipment_updates")
     assert get_notification(notification_id("yuantong", tracking_no, "picked_up", 10)) is None
 
 
@@ -141,6 +138,5 @@ def test_status_code_refines_state(client, shipment):
     )
     assert push(client, param).status_code == 200
     assert get_shipment("yuantong", shipment["tracking_no"]).status == "failed_attempt"
-    drain("shipment-updates", "shipment_updates")
     note = get_notification(notification_id("yuantong", shipment["tracking_no"], "failed_attempt", 40))
     assert note["url"].endswith(f"/h5/book?order_id={shipment['order_id']}")

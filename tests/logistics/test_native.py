@@ -9,7 +9,6 @@ import pytest
 
 from functions.logistics.shipments import get_shipment, notification_id
 from functions.notifications.domain import get_notification
-from tests.conftest import drain
 from tests.logistics.support import native_body, native_headers, order_body, unique
 
 MAIN = [
@@ -29,7 +28,6 @@ def send(client, tracking_no: str, status: str, at: str, event_id: str | None = 
 
 def messages(shipment: dict) -> dict[str, dict]:
     """The customer's shipment notifications that exist, by status."""
-    drain("shipment-updates", "shipment_updates")
     found = {}
     for status, _, position in [*MAIN, ("failed_attempt", "", 40), ("returned", "", 60)]:
         note = get_notification(notification_id("yuantong", shipment["tracking_no"], status, position))

@@ -1,17 +1,16 @@
 """The invariants under concurrency and over arbitrary event sequences:
-the status never moves back, history keeps each event once, one message per status change."""
+the status never moves back, history keeps each event once, one message per status change
+(recorded with the change, in the outbox)."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.core import queues
 from functions.core.http import decode_json
 from functions.logistics import pushes, shipments
 from functions.logistics import status as machine
@@ -22,32 +21,12 @@ from tests.logistics.support import kuaidi100_param, native_body, unique
 from tests.races import ask
 
 
-class Outbox:
-    """Captures shipment-updates messages instead of sending them (thread-safe)."""
+def recorded(openid: str) -> list[str]:
+    """The shipment messages recorded for the customer (the outbox), oldest first."""
+    from functions.notifications.domain import customer_notifications
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[dict] = []
-        self._real = queues.send
-
-    def send(self, logical: str, body: dict, delay_s: int = 0) -> str:
-        if logical != shipments.QUEUE:
-            return self._real(logical, body, delay_s)
-        with self.lock:
-            self.messages.append(body)
-        return "captured"
-
-    def ids(self) -> list[str]:
-        return [
-            notification_id(m["carrier"], m["tracking_no"], m["status"], m["position"]) for m in self.messages
-        ]
-
-
-@pytest.fixture
-def outbox():
-    box = Outbox()
-    with mock.patch.object(queues, "send", box.send):
-        yield box
+    found = customer_notifications(openid, limit=200)
+    return [n["notification_id"] for n in reversed(found) if n["kind"] == "shipment_status"]
 
 
 def linked_shipment(carrier: str = "acme") -> tuple[str, str]:
@@ -75,8 +54,8 @@ def native(tracking_no: str, status: str, at: str, event_id: str) -> shipments.P
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("patient_clients")
-def test_racing_identical_kuaidi100_pushes_move_the_status_once(aws, outbox):
-    tracking_no, _ = linked_shipment("yuantong")
+def test_racing_identical_kuaidi100_pushes_move_the_status_once(aws):
+    tracking_no, openid = linked_shipment("yuantong")
     entries = [
         ("2024-05-01 08:00:00", "已揽收", "1"),
         ("2024-05-01 20:00:00", "到达上海", "0"),
@@ -93,14 +72,14 @@ def test_racing_identical_kuaidi100_pushes_move_the_status_once(aws, outbox):
         results = list(pool.map(lambda _: one(), range(16)))
     assert sum(1 for r in results if r.changed_to) == 1
     assert sum(r.new_events for r in results) == 3
-    assert outbox.ids() == [notification_id("yuantong", tracking_no, "out_for_delivery", 30)]
+    assert recorded(openid) == [notification_id("yuantong", tracking_no, "out_for_delivery", 30)]
     assert len(get_shipment("yuantong", tracking_no).history) == 3
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("patient_clients")
-def test_racing_different_events_message_each_change_once(aws, outbox):
-    tracking_no, _ = linked_shipment()
+def test_racing_different_events_message_each_change_once(aws):
+    tracking_no, openid = linked_shipment()
     events = [
         ("picked_up", "2024-05-01T08:00:00Z"),
         ("in_transit", "2024-05-01T12:00:00Z"),
@@ -122,15 +101,14 @@ def test_racing_different_events_message_each_change_once(aws, outbox):
     assert stored.status == "delivered"
     assert len(stored.history) == len(events)
     changes = [r.changed_to for r in results if r.changed_to]
-    assert len(outbox.messages) == len(changes)
-    assert len(set(outbox.ids())) == len(outbox.ids())
-    positions = [m["position"] for m in outbox.messages]
-    assert max(positions) == 50
+    assert len(recorded(openid)) == len(changes)
+    assert len(set(recorded(openid))) == len(changes)
+    assert recorded(openid)[-1] == notification_id("acme", tracking_no, "delivered", 50)
 
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("patient_clients")
-def test_an_order_racing_its_first_pushes_is_told_the_final_status(aws, outbox):
+def test_an_order_racing_its_first_pushes_is_told_the_final_status(aws):
     tracking_no, openid, order_id = unique("T"), unique("o-"), unique("ord-")
     events = [("picked_up", "2024-05-01T08:00:00Z"), ("in_transit", "2024-05-01T12:00:00Z")]
     work = [native(tracking_no, s, at, f"ev-{i}") for i, (s, at) in enumerate(events)] * 3
@@ -163,8 +141,7 @@ def test_an_order_racing_its_first_pushes_is_told_the_final_status(aws, outbox):
             f.result()
     # Whatever the interleaving, the customer is told the final status (ids are deterministic,
     # so a repeated announcement is one notification).
-    assert notification_id("acme", tracking_no, "in_transit", 20) in outbox.ids()
-    assert all(m["openid"] == openid for m in outbox.messages)
+    assert notification_id("acme", tracking_no, "in_transit", 20) in recorded(openid)
 
 
 # -- properties ---------------------------------------------------------------------------
@@ -198,24 +175,21 @@ def test_machine_never_moves_back_and_ignores_arrival_order_on_the_main_line(eve
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(EVENTS)
 def test_stored_status_follows_the_machine_and_messages_equal_transitions(aws, events):
-    box = Outbox()
-    with mock.patch.object(queues, "send", box.send):
-        tracking_no, _ = linked_shipment()
-        model = machine.State()
-        expected_messages = []
-        last_position = 0
-        for status, hour, event_no in events:
-            # event_no repeats model re-pushed events: the same id is the same event
-            shipments.ingest(native(tracking_no, status, at(hour), f"ev-{event_no}-{status}-{hour}"))
-            moved = machine.advance(model, status, at(hour))
-            if moved is not None:
-                model = moved
-                expected_messages.append(notification_id("acme", tracking_no, moved.status, moved.position))
-            row = shipments.ShipmentRow.get(shipments.shipment_pk("acme", tracking_no), "SHIPMENT")
-            assert row.status == model.status
-            assert int(row.position or 0) >= last_position  # never backwards
-            last_position = int(row.position or 0)
-        assert box.ids() == expected_messages
-        assert len(set(box.ids())) == len(box.ids())
-        distinct = {(s, h, n) for s, h, n in events}
-        assert len(get_shipment("acme", tracking_no).history) == len(distinct)
+    tracking_no, openid = linked_shipment()
+    model = machine.State()
+    expected_messages = []
+    last_position = 0
+    for status, hour, event_no in events:
+        # event_no repeats model re-pushed events: the same id is the same event
+        shipments.ingest(native(tracking_no, status, at(hour), f"ev-{event_no}-{status}-{hour}"))
+        moved = machine.advance(model, status, at(hour))
+        if moved is not None:
+            model = moved
+            expected_messages.append(notification_id("acme", tracking_no, moved.status, moved.position))
+        row = shipments.ShipmentRow.get(shipments.shipment_pk("acme", tracking_no), "SHIPMENT")
+        assert row.status == model.status
+        assert int(row.position or 0) >= last_position  # never backwards
+        last_position = int(row.position or 0)
+    assert recorded(openid) == expected_messages
+    distinct = {(s, h, n) for s, h, n in events}
+    assert len(get_shipment("acme", tracking_no).history) == len(distinct)

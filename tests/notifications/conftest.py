@@ -86,3 +86,17 @@ def drain_notifications() -> int:
     from tests.conftest import drain
 
     return drain("notifications", "notification_worker")
+
+
+def deliver_again(body: dict[str, Any]) -> None:
+    """A message the worker re-enqueued with a delay arrives (now), and the worker runs."""
+    import json
+
+    import boto3
+
+    from functions.core.config import resource_name
+
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=resource_name("notifications"))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    drain_notifications()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -153,13 +154,37 @@ def make_slots(n: int, capacity: int) -> list[str]:
     return [k.slot_id for k in keys]
 
 
+# Orders recorded before a scenario is timed: only a recorded order of one's own can be booked.
+_orders: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+
+
+def record_orders(n: int) -> None:
+    from functions.core import clock
+    from functions.orders.models import OrderRow
+
+    for _ in range(n):
+        openid, order_id = f"bench-{uuid.uuid4().hex[:12]}", uuid.uuid4().hex
+        items = [{"sku": "BENCH-1", "qty": 1, "price_cents": 100}]
+        OrderRow(
+            f"ORDER#{order_id}",
+            "ORDER",
+            order_id=order_id,
+            openid=openid,
+            items=items,
+            total_cents=100,
+            purchased_at=clock.iso(clock.now()),
+        ).save()
+        _orders.put((openid, order_id))
+
+
 def book_once(slot_id: str) -> str:
     from functions.bookings import domain
     from functions.core.errors import AppError
 
-    request = domain.BookingRequest(slot_id, uuid.uuid4().hex, "上海市黄浦区南京东路1号", "13800138000")
+    openid, order_id = _orders.get_nowait()
+    request = domain.BookingRequest(slot_id, order_id, "上海市黄浦区南京东路1号", "13800138000")
     try:
-        domain.book(f"bench-{uuid.uuid4().hex[:12]}", request)
+        domain.book(openid, request)
     except AppError as error:
         return error.code
     return "ok"
@@ -209,6 +234,7 @@ def _scenarios(threads: int, per_thread: int, counter: CallCounter) -> dict[str,
     figures: dict[str, Any] = {"threads": threads, "operations": total}
     # Warm up: imports, connections and the server's first requests stay out of the timings.
     (warm,) = make_slots(1, 20)
+    record_orders(min(threads, 10))
     timed(min(threads, 10), 1, lambda _: book_once(warm))
     timed(min(threads, 10), 1, lambda _: bare_update(warm))
 
@@ -223,6 +249,7 @@ def _scenarios(threads: int, per_thread: int, counter: CallCounter) -> dict[str,
     figures["baseline_spread_ops_s"] = total / seconds
 
     (hot,) = make_slots(1, total)
+    record_orders(total)
     counter.take()
     seconds, results = timed(threads, per_thread, lambda _: book_once(hot))
     assert results == {"ok": total}, results
@@ -230,6 +257,7 @@ def _scenarios(threads: int, per_thread: int, counter: CallCounter) -> dict[str,
     calls = counter.take()
 
     spread = make_slots(threads, per_thread)
+    record_orders(total)
     counter.take()
     seconds, results = timed(threads, per_thread, lambda t: book_once(spread[t]))
     assert results == {"ok": total}, results
@@ -239,11 +267,13 @@ def _scenarios(threads: int, per_thread: int, counter: CallCounter) -> dict[str,
 
     places = 10 if threads > 10 else max(1, threads // 2)
     (race,) = make_slots(1, places)
+    record_orders(threads)
     seconds, results = timed(threads, 1, lambda _: book_once(race))
     assert results == {"ok": places, "slot_full": threads - places}, results
     figures["race_attempts_s"], figures["race_places"] = threads / seconds, places
 
     (full,) = make_slots(1, 0)
+    record_orders(threads)
     counter.take()
     seconds, results = timed(threads, 1, lambda _: book_once(full))
     assert results == {"slot_full": threads}, results

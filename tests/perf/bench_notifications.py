@@ -3,7 +3,8 @@
     .venv/bin/python -m tests.perf.bench_notifications [--n 5000] [--sequential-n 1000]
                                                         [--latency-ms 20] [--threads 8]
 
-Starts its own moto server and WeChat sandbox (each in its own process), queues N notifications with notify(), and runs
+Starts its own moto server and WeChat sandbox (each in its own process), records N notifications with notify(),
+relays them from the table's stream to the queue (the outbox relay, before the clock starts), and runs
 the real `notification_worker` through the local event runtime (one poller, as one Lambda
 instance) until every record is `sent`:
 - parallel: the worker as configured (NOTIFY_THREADS sends at once within a batch);
@@ -73,7 +74,8 @@ def sandbox_calls(api: str) -> int:
 
 
 def worker_runtime():
-    """The event runtime over an app holding only the notifications blueprint."""
+    """The event runtime over an app holding only the notifications blueprint (the outbox
+    relay and the worker); one for the whole run, so that it keeps its place in the stream."""
     import boto3
     from chalice import Chalice
 
@@ -83,8 +85,7 @@ def worker_runtime():
 
     app = Chalice(app_name="bench-notifications")
     app.register_blueprint(blueprint)
-    runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
-    return runtime, runtime.consumers["notification_worker"]
+    return EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
 
 
 def queue(n: int, tag: str) -> list[str]:
@@ -109,14 +110,16 @@ def queue(n: int, tag: str) -> list[str]:
         return list(pool.map(one, range(n)))
 
 
-def run(n: int, threads: int, tag: str) -> dict[str, float]:
+def run(runtime, n: int, threads: int, tag: str) -> dict[str, float]:
     from functions.core.config import reset_settings
     from functions.notifications.domain import get_notification
 
     os.environ["NOTIFY_THREADS"] = str(threads)
     reset_settings()
-    runtime, consumer = worker_runtime()
+    consumer = runtime.consumers["notification_worker"]
     ids = queue(n, tag)
+    while runtime.poll_stream_once(runtime.stream_consumers["notification_outbox"]):
+        pass
     sends_before, tokens_before = sandbox_calls(SEND), sandbox_calls("cgi-bin/stable_token")
     aws_calls.reset()
     started = time.perf_counter()
@@ -157,9 +160,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         requests.post(
             f"{os.environ['WECHAT_API_BASE']}/sandbox/faults", json=fault, timeout=5
         ).raise_for_status()
-        results = {"sequential": run(sequential_n, 1, "seq")}
+        runtime = worker_runtime()
+        results = {"sequential": run(runtime, sequential_n, 1, "seq")}
         print(f"sequential done: {results['sequential']}", flush=True)
-        results["parallel"] = run(args.n, args.threads, "par")
+        results["parallel"] = run(runtime, args.n, args.threads, "par")
     finally:
         for process in processes:
             process.terminate()

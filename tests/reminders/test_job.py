@@ -148,50 +148,72 @@ def test_overlapping_runs_send_each_reminder_once(day, monkeypatch):
     people = [support.openid() for _ in range(30)]
     for openid in people:
         _due(day, openid, sku)
-    calls: list[str] = []
+    committed: list[int] = []
     lock = threading.Lock()
-    real_notify = job.notify
+    real_run = job.txn.run
 
-    def counting_notify(openid, kind, fields, **kwargs):
+    def counting_run(ops, *args, **kwargs):
+        real_run(ops, *args, **kwargs)
         with lock:
-            calls.append(kwargs["notification_id"])
-        return real_notify(openid, kind, fields, **kwargs)
+            committed.append(len(ops))  # a decision and its reminder, committed together
 
-    monkeypatch.setattr(job, "notify", counting_notify)
+    monkeypatch.setattr(job.txn, "run", counting_run)
     # When four runs of the whole day race each other
     shards = sorted({shard_of(o, sku) for o in people})
     tasks = [s for s in shards for _ in range(4)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda s: ask(lambda: job.process_shard(day.isoformat(), s)), tasks))
-    # Then notify was called exactly once per customer, and the stats count each once
-    assert sorted(calls) == sorted(job.notification_id(day.isoformat(), o, sku) for o in people)
+    # Then one reminder was committed per customer, and the stats count each once
+    assert len(committed) == 30
+    assert all(support.reminder_notification(day, o, sku)["status"] == "queued" for o in people)
     stats = run_stats(day)
     assert stats["sent"] == 30 and stats["due"] == 30 and stats["pending"] == 0
     # And a later re-run sends nothing more
     support.run_day(day)
-    assert len(calls) == 30 and run_stats(day)["sent"] == 30
+    assert len(committed) == 30 and run_stats(day)["sent"] == 30
 
 
-def test_a_claim_left_by_a_crash_is_healed_without_a_second_message(day, monkeypatch):
-    # Given a run that claimed a reminder and died before notifying
+def test_a_run_that_fails_mid_way_leaves_no_decision_without_its_reminder(day, monkeypatch):
+    # Given a due customer, and DynamoDB failing the decision's transaction once
     openid, sku = support.openid(), support.sku()
-    _due(day, openid, sku)
+    bought = _due(day, openid, sku)
+    real_run = job.txn.run
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("lambda died")
+    def unavailable(ops, *args, **kwargs):
+        monkeypatch.setattr(job.txn, "run", real_run)
+        raise RuntimeError("DynamoDB unavailable")
 
-    monkeypatch.setattr(job, "notify", crash)
+    monkeypatch.setattr(job.txn, "run", unavailable)
+    # When the day runs, it fails
     with pytest.raises(RuntimeError):
         support.run_day(day)
-    monkeypatch.undo()
-    # When a re-run comes while the claim is fresh, it leaves it alone (an overlapping run owns it)
-    support.run_day(day)
+    # Then the item is undecided and no reminder exists
+    assert support.due_status(openid, sku, bought["order_id"], day) is None
     assert support.reminder_notification(day, openid, sku) is None
-    # And once the claim is stale, a re-run notifies with the same id, counted once
-    clock.set_now(support.at(day) + timedelta(seconds=job.CLAIM_LEASE_S + 1))
+    # And the queue's retry decides it, with its reminder, counted once
     stats = support.run_day(day)
+    assert support.due_status(openid, sku, bought["order_id"], day) == "sent"
     assert support.reminder_notification(day, openid, sku) is not None
     assert stats["sent"] == 1
+
+
+def test_a_claim_left_by_a_run_from_before_the_outbox_is_completed_once(day):
+    from functions.reminders.due import due_pk, due_sk, shard_of
+    from functions.reminders.models import DueRow
+
+    # Given an item an older run claimed and died before notifying (no message recorded)
+    openid, sku = support.openid(), support.sku()
+    bought = _due(day, openid, sku)
+    row = DueRow(due_pk(day, shard_of(openid, sku)), due_sk(openid, sku, bought["order_id"]))
+    row.update(actions=[DueRow.status.set(job.CLAIMED), DueRow.decided_at.set(clock.iso(clock.now()))])
+    # When the day runs again, the claim is completed with its reminder
+    support.run_day(day)
+    assert support.due_status(openid, sku, bought["order_id"], day) == "sent"
+    reminder = support.reminder_notification(day, openid, sku)
+    assert reminder is not None and [h["status"] for h in reminder["history"]] == ["queued"]
+    # And another run changes nothing
+    support.run_day(day)
+    assert [h["status"] for h in support.reminder_notification(day, openid, sku)["history"]] == ["queued"]
 
 
 def test_a_shard_too_big_for_one_invocation_continues_in_a_new_message(day, monkeypatch):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.bookings.conftest import record_order as own_order
 from tests.races import ask
 from tests.warranty.conftest import serial_of, uid
 
@@ -53,7 +54,8 @@ def test_a_repair_visit_and_deliveries_racing_for_the_last_places_never_overbook
     (slot_id,) = make_slots(capacity=3)
     for i in range(2):
         bookings.book(
-            f"early-{i}", bookings.BookingRequest(slot_id, uid("SO"), "上海市静安区", "13800138000")
+            f"early-{i}",
+            bookings.BookingRequest(slot_id, own_order(f"early-{i}"), "上海市静安区", "13800138000"),
         )
     # ... and 5 open repair requests
     sku = uid("AC")
@@ -67,8 +69,8 @@ def test_a_repair_visit_and_deliveries_racing_for_the_last_places_never_overbook
     start = threading.Barrier(25)
 
     def deliver(i: int) -> str:
+        order_id = own_order(f"late-{i}", f"race-{slot_id}-{i}")
         start.wait()
-        order_id = f"race-{slot_id}-{i}"
         request = bookings.BookingRequest(slot_id, order_id, "上海市静安区", "13800138000")
         return ask(lambda: bookings.book(f"late-{i}", request, idempotency_key=order_id)).code
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from tests.bookings.conftest import record_order as own_order
 from tests.warranty.conftest import call, customer, notification, record_order, register, serial_of, uid
 
 BUSINESS = "+08:00"
@@ -252,7 +253,7 @@ def test_a_completion_with_an_unknown_or_anothers_serial_changes_nothing(client,
 def test_a_cancelled_booking_cannot_be_completed(client, make_slots):
     buyer = uid("o")
     (slot_id,) = make_slots()
-    booking_id = book_delivery(client, buyer, uid("SO"), slot_id)
+    booking_id = book_delivery(client, buyer, own_order(buyer), slot_id)
     call(client, "DELETE", f"/bookings/{booking_id}", headers=customer(buyer))
     refused = call(client, "POST", f"/admin/bookings/{booking_id}/complete", {})
     assert (refused.status_code, refused.json_body["error"]) == (409, "booking_cancelled")

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from tests.bookings.conftest import record_order as own_order
 from tests.warranty.conftest import call, customer, notification, register, uid
 
 
@@ -132,13 +133,14 @@ def test_a_visit_takes_the_same_places_as_deliveries(client, registered, make_sl
     openid, serial = registered()
     request_id = open_request(client, openid, serial).json_body["request_id"]
     (slot_id,) = make_slots(capacity=1)
+    buyer = uid("o")
     body = {
         "slot_id": slot_id,
-        "order_id": uid("SO"),
+        "order_id": own_order(buyer),
         "address": "上海市静安区南京西路1号",
         "phone": "13800138000",
     }
-    assert call(client, "POST", "/bookings", body, customer(uid("o"))).status_code == 201
+    assert call(client, "POST", "/bookings", body, customer(buyer)).status_code == 201
     refused = call(client, "POST", f"/admin/service-requests/{request_id}/schedule", {"slot_id": slot_id})
     assert refused.json_body["error"] == "slot_full"
 
