@@ -38,7 +38,7 @@ from functions.stores import stats
 from functions.warranty import serials as warranty_serials
 
 CONFIRMED, CANCELLED, DONE = "confirmed", "cancelled", "done"
-MAX_SERIALS = 50  # per completion: one transaction item each
+MAX_SERIALS = 49  # per completion: a unit item and its message each, + the booking: <= 100
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_VERSION_RETRIES = 3
 
@@ -414,6 +414,8 @@ def complete(booking_id: str, raw_serials: list[str]) -> Booking:
         row_done_on = current.completed_on
         installed_on = date.fromisoformat(row_done_on) if row_done_on else clock.business_date()
         ops = warranty_serials.installation_ops(current.openid, serials, installed_on, booking_id)
+        # Each unit's e-warranty message commits with its registration (the outbox).
+        ops += warranty_serials.announcement_ops(current.openid, [(None, serials)], installed_on=installed_on)
         if current.status == CONFIRMED:
             at = clock.iso(clock.now())
             ops.append(
@@ -438,7 +440,6 @@ def complete(booking_id: str, raw_serials: list[str]) -> Booking:
             if cancelled.failed("booking"):
                 continue  # changed meanwhile: look again
             _raise_busy(cancelled)
-        warranty_serials.announce(current.openid, serials)
         return _load_any(booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
 

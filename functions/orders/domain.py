@@ -91,7 +91,7 @@ def bought_since(openid: str, sku: str, since: datetime) -> bool:
 
 EVENTS_QUEUE = "order-events"
 MAX_LINES = 50  # one transaction: order + lines + shipment + customer stay under DynamoDB's 100
-MAX_SERIALS = 45  # units' serials per order: one transaction item each, the total stays <= 100
+MAX_SERIALS = 45  # units' serials per order: a unit item and its message each; past 100 in all, refused
 MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 
 
@@ -151,9 +151,10 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
     if data.reminder_consent is not None:
         ops.append(order_consent_op(data.openid, data.reminder_consent))
     serial_lines = _serial_lines(data.items)
-    ops += warranty_serials.order_ops(
-        data.order_id, data.openid, clock.business_date(clock.parse_iso(data.purchased_at)), serial_lines
-    )
+    ordered_on = clock.business_date(clock.parse_iso(data.purchased_at))
+    ops += warranty_serials.order_ops(data.order_id, data.openid, ordered_on, serial_lines)
+    # Each unit's e-warranty message commits with its registration (the outbox).
+    ops += warranty_serials.announcement_ops(data.openid, serial_lines, ordered_on=ordered_on)
     if len(ops) > MAX_TRANSACTION_ITEMS:
         raise InvalidInput("too many distinct SKUs and serials for one order", code="invalid_items")
     try:
@@ -174,7 +175,6 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         warranty_serials.raise_if_refused(cancelled, data.openid)
         raise
     order = _to_domain(row)
-    warranty_serials.announce(data.openid, [serial for _, serials in serial_lines for serial in serials])
     if data.shipment:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
     _publish(order)

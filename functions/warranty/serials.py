@@ -13,23 +13,20 @@ Serials are normalised first (`normalise`): full-width characters, spaces and ca
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from functions.core import clock, links, txn
 from functions.core.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from functions.core.fields import IDENTIFIER
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 from functions.reminders.products import get_product
 from functions.warranty import dates
 from functions.warranty.models import SERIAL_SK, SerialRow
-
-log = logging.getLogger(__name__)
 
 MAX_SERIALS = 1000  # per POST /admin/serials
 MAX_RAW_SERIAL = 128  # what a request may send before normalisation
@@ -298,34 +295,73 @@ def raise_if_refused(cancelled: txn.Cancelled, openid: str) -> None:
             raise _sku_conflict(serial)
 
 
-def announce(openid: str, serials: Iterable[str]) -> None:
-    """The e-warranty message for each unit just registered to `openid`, after the change
-    committed. The id is the registration's, so a repeated call sends nothing twice."""
-    for serial in serials:
-        unit = get_unit(serial)
-        if unit is None or unit.openid != openid:
-            continue
-        _notify(warranty_of(unit))
+def announcement_ops(
+    openid: str,
+    lines: Iterable[tuple[str | None, list[str]]],
+    *,
+    ordered_on: date | None = None,
+    installed_on: date | None = None,
+) -> list[txn.Op]:
+    """The e-warranty message of each unit the caller's transaction registers to `openid`, as
+    items of that same transaction (the outbox): the registration commits with its messages or
+    not at all. `lines` are (sku, serials): an order's line SKU is the SKU of a unit it creates
+    (None for a delivery, whose units must exist). Each card is the unit's as the transaction
+    leaves it (`ordered_on` for an order, `installed_on` for a delivery). The id is the
+    registration's, so a repeated transaction records nothing twice; a unit of another customer
+    cancels the transaction anyway (`raise_if_refused`)."""
+    lines = [(sku, list(serials)) for sku, serials in lines]
+    every = list(dict.fromkeys(serial for _, serials in lines for serial in serials))
+    if not every:
+        return []
+    known = {row.serial: _to_unit(row) for row in SerialRow.batch_get([(_pk(s), SERIAL_SK) for s in every])}
+    today = clock.business_date()
+    ops = []
+    for sku, serials in lines:
+        for serial in serials:
+            unit = known.get(serial)
+            if unit is None:
+                if sku is None:  # a delivery's unit must be known (units are never deleted)
+                    raise NotFound(f"no serial {serial}", code="serial_not_found")
+                unit = Unit(serial, sku, None, None, None, None, None, None, None)
+            ops.append(_message_op(_registered(unit, openid, today, ordered_on, installed_on)))
+    return ops
 
 
-def _notify(warranty: Warranty) -> None:
-    unit = warranty.unit
+def _registered(
+    unit: Unit,
+    openid: str,
+    today: date,
+    ordered_on: date | None = None,
+    installed_on: date | None = None,
+    purchased_on: date | None = None,
+) -> Unit:
+    """`unit` as the registration's transaction leaves it (first dates kept)."""
+    return replace(
+        unit,
+        openid=openid,
+        registered_on=unit.registered_on or today,
+        ordered_on=ordered_on or unit.ordered_on,
+        installed_on=installed_on or unit.installed_on,
+        purchased_on=purchased_on or unit.purchased_on,
+    )
+
+
+def _message_op(unit: Unit) -> txn.Op:
+    warranty = warranty_of(unit)
     until = warranty.warranty_until.isoformat() if warranty.warranty_until else "无"
-    try:
-        notify(
-            unit.openid or "",
-            "warranty_registered",
-            {
-                "thing1": warranty.product_name,
-                "character_string2": unit.serial[:32],
-                "time3": until,
-                "thing4": "电子保修卡已生成",
-            },
-            url=links.warranty(unit.serial),
-            notification_id=f"warranty-{unit.serial}-{unit.openid}",
-        )
-    except Exception:
-        log.exception("could not queue the e-warranty of %s", unit.serial)
+    return notify_op(
+        unit.openid or "",
+        "warranty_registered",
+        {
+            "thing1": warranty.product_name,
+            "character_string2": unit.serial[:32],
+            "time3": until,
+            "thing4": "电子保修卡已生成",
+        },
+        url=links.warranty(unit.serial),
+        notification_id=f"warranty-{unit.serial}-{unit.openid}",
+        label=f"notification#{unit.serial}",
+    )
 
 
 # -- the customer registers ---------------------------------------------------------------
@@ -349,8 +385,15 @@ def register(openid: str, raw_serial: str, purchased_on: date | None = None) -> 
         condition=SerialRow.pk.exists() & SerialRow.openid.does_not_exist(),
         old_on_fail=True,
     )
+    ops = [op]
+    unit = get_unit(serial)
+    if unit is None:  # units are never deleted: the read alone can refuse
+        raise NotFound(f"no serial {serial}", code="serial_not_found")
+    if unit.openid is None:
+        # The e-warranty message commits with the registration (the outbox), or neither does.
+        ops.append(_message_op(_registered(unit, openid, today, purchased_on=purchased_on)))
     try:
-        txn.run([op])
+        txn.run(ops)
     except txn.Cancelled as cancelled:
         if not cancelled.failed("unit"):
             raise
@@ -362,6 +405,4 @@ def register(openid: str, raw_serial: str, purchased_on: date | None = None) -> 
                 "this product is registered to another customer", code="already_registered"
             ) from None
         return warranty_of(my_unit(openid, serial)), False
-    warranty = warranty_of(my_unit(openid, serial))
-    _notify(warranty)
-    return warranty, True
+    return warranty_of(my_unit(openid, serial)), True

@@ -15,9 +15,8 @@ share one `booked < capacity` condition and a slot is never overbooked.
 from __future__ import annotations
 
 import hashlib
-import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.bookings import areas
@@ -25,11 +24,9 @@ from functions.bookings.domain import raise_for_place, release_place_op, take_pl
 from functions.bookings.slots import parse_slot_id
 from functions.core import clock, links, txn
 from functions.core.errors import Conflict, NotFound, RuleBroken
-from functions.notifications.domain import notify
+from functions.notifications.domain import notify_op
 from functions.warranty import serials
 from functions.warranty.models import IDEM_SK, SERVICE_SK, IdempotencyRow, ServiceRow
-
-log = logging.getLogger(__name__)
 
 OPEN, SCHEDULED, DONE, CANCELLED = "open", "scheduled", "done", "cancelled"
 MAX_PROBLEM = 200
@@ -239,6 +236,7 @@ def schedule(request_id: str, slot_id: str) -> ServiceRequest:
         ops = [take_place_op("new_slot", key.slot_id)]
         if current.slot_id:
             ops.append(release_place_op("old_slot", current.slot_id))
+        at = clock.iso(clock.now())
         ops.append(
             txn.update(
                 "request",
@@ -247,11 +245,21 @@ def schedule(request_id: str, slot_id: str) -> ServiceRequest:
                     ServiceRow.status.set(SCHEDULED),
                     ServiceRow.slot_id.set(key.slot_id),
                     ServiceRow.version.set(version),
-                    ServiceRow.updated_at.set(clock.iso(clock.now())),
+                    ServiceRow.updated_at.set(at),
                     ServiceRow.gsi2pk.set(day_pk),
                     ServiceRow.gsi2sk.set(day_sk),
                 ],
                 condition=(ServiceRow.status == current.status) & (ServiceRow.version == current.version),
+            )
+        )
+        scheduled = replace(current, status=SCHEDULED, slot_id=key.slot_id, version=version, updated_at=at)
+        ops.append(
+            _message_op(
+                scheduled,
+                "service_scheduled",
+                _scheduled_message_id(request_id, version),
+                "维修已预约",
+                supersedes=_stale_messages(current),
             )
         )
         try:
@@ -261,9 +269,7 @@ def schedule(request_id: str, slot_id: str) -> ServiceRequest:
             if cancelled.failed("request"):
                 continue  # changed meanwhile: look again
             _raise_busy(cancelled)
-        scheduled = get_request(request_id)
-        _notify(scheduled, "service_scheduled", f"service-{request_id}-scheduled-v{version}", "维修已预约")
-        return scheduled
+        return get_request(request_id)
     raise Conflict("the service request is changing concurrently, try again", code="busy")
 
 
@@ -324,18 +330,22 @@ def cancel(request_id: str) -> ServiceRequest:
         ]
         if current.status == SCHEDULED and current.slot_id:
             ops.append(release_place_op("slot", current.slot_id))
+            ops.append(
+                _message_op(
+                    current,
+                    "service_cancelled",
+                    f"service-{request_id}-cancelled",
+                    "维修预约已取消",
+                    supersedes=_stale_messages(current),
+                )
+            )
         try:
             txn.run(ops)
         except txn.Cancelled as cancelled:
             if cancelled.failed("request"):
                 continue
             _raise_busy(cancelled)
-        cancelled_request = get_request(request_id)
-        if current.status == SCHEDULED:
-            _notify(
-                cancelled_request, "service_cancelled", f"service-{request_id}-cancelled", "维修预约已取消"
-            )
-        return cancelled_request
+        return get_request(request_id)
     raise Conflict("the service request is changing concurrently, try again", code="busy")
 
 
@@ -353,21 +363,40 @@ def template_fields(request: ServiceRequest, status_text: str, slot_id: str) -> 
     }
 
 
-def _notify(
-    request: ServiceRequest, kind: str, notification_id: str, status_text: str, slot_id: str | None = None
-) -> None:
-    """Queue the message after the change committed; a failure is logged, never undoes it
-    (the deterministic id makes a retry safe)."""
-    slot_id = slot_id or request.slot_id
-    if not slot_id:
-        return
-    try:
-        notify(
-            request.openid,
-            kind,
-            template_fields(request, status_text, slot_id),
-            url=links.service(),
-            notification_id=notification_id,
-        )
-    except Exception:
-        log.exception("could not queue %s for service request %s", kind, request.request_id)
+def _scheduled_message_id(request_id: str, version: int) -> str:
+    return f"service-{request_id}-scheduled-v{version}"
+
+
+def reminder_message_id(request_id: str, day: str) -> str:
+    """The day-before reminder of the visit on `day` (functions/warranty/visits.py)."""
+    return f"service-{request_id}-reminder-{day}"
+
+
+def _stale_messages(current: ServiceRequest) -> list[str]:
+    """What a change to a scheduled visit makes stale if still unsent: the message announcing
+    its slot and the reminder for its day (nothing for an open request)."""
+    if current.status != SCHEDULED or not current.visit_date:
+        return []
+    return [
+        _scheduled_message_id(current.request_id, current.version),
+        reminder_message_id(current.request_id, current.visit_date),
+    ]
+
+
+def _message_op(
+    request: ServiceRequest,
+    kind: str,
+    notification_id: str,
+    status_text: str,
+    supersedes: list[str] | None = None,
+) -> txn.Op:
+    """The customer's message about the visit of `request` (its slot), as an item of the
+    transaction that changes it (the outbox): stored with the change or not at all."""
+    return notify_op(
+        request.openid,
+        kind,
+        template_fields(request, status_text, request.slot_id or ""),
+        url=links.service(),
+        notification_id=notification_id,
+        supersedes=supersedes or (),
+    )
