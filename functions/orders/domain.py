@@ -11,7 +11,7 @@ order-events consumer hands to every subscriber (functions/orders/subscribers.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -151,7 +151,7 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
     if data.reminder_consent is not None:
         ops.append(order_consent_op(data.openid, data.reminder_consent))
     serial_lines = _serial_lines(data.items)
-    ordered_on = clock.business_date(clock.parse_iso(data.purchased_at))
+    ordered_on = _ordered_on(data.purchased_at) if serial_lines else clock.business_date()
     ops += warranty_serials.order_ops(data.order_id, data.openid, ordered_on, serial_lines)
     # Each unit's e-warranty message commits with its registration (the outbox).
     ops += warranty_serials.announcement_ops(data.openid, serial_lines, ordered_on=ordered_on)
@@ -179,6 +179,15 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
     _publish(order)
     return order, True
+
+
+def _ordered_on(purchased_at: str) -> date:
+    """The business date of the purchase, which starts its units' warranties; 400 for a moment
+    the calendar cannot hold (year 1 is stored without its leading zeros, 9999 may overflow)."""
+    try:
+        return clock.business_date(clock.parse_iso(purchased_at))
+    except (ValueError, OverflowError):
+        raise InvalidInput("purchased_at is out of range", code="invalid_purchased_at") from None
 
 
 def _line(data: OrderInput, sku: str, qty: int) -> PurchaseLineRow:
