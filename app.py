@@ -9,6 +9,7 @@ from functions.callback.handlers import blueprint as callback
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
+from functions.h5 import warranty as _warranty_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
 from functions.logistics.handlers import blueprint as logistics
@@ -17,6 +18,7 @@ from functions.operators.handlers import blueprint as operators
 from functions.orders.handlers import blueprint as orders
 from functions.reminders.handlers import blueprint as reminders
 from functions.stores.handlers import blueprint as stores
+from functions.warranty.handlers import blueprint as warranty
 
 app = Chalice(app_name="wechat-retail")
 app.register_middleware(error_middleware, "http")
@@ -35,3 +37,4 @@ app.register_blueprint(reminders)
 app.register_blueprint(h5)
 app.register_blueprint(operators)
 app.register_blueprint(console)
+app.register_blueprint(warranty)

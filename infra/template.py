@@ -98,6 +98,7 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "TemplateBooking": ("TEMPLATE_BOOKING", "set-me"),
     "TemplateReminder": ("TEMPLATE_REMINDER", "set-me"),
     "TemplateCoupon": ("TEMPLATE_COUPON", "set-me"),
+    "TemplateWarranty": ("TEMPLATE_WARRANTY", "set-me"),
     "TzBusiness": ("TZ_BUSINESS", "Asia/Shanghai"),
     "QuietHours": ("QUIET_HOURS", "21:00-09:00"),
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),

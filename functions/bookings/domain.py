@@ -7,9 +7,15 @@ Every change is ONE DynamoDB transaction whose conditions carry the invariants:
 - reschedule: new slot `booked < capacity` (+1) + old slot (-1) + booking update on
               `status = confirmed AND version = <read>`: both slots move or neither does;
 - cancel:     booking update on `status = confirmed AND version = <read>` + old slot (-1) +
-              order lock delete: capacity is released exactly once however often it is sent.
-Each also carries the customer's message (`notify_op`): a change that is stored always gets
-its message, and a replay or a no-op change (same slot, already cancelled) adds none.
+              order lock delete: capacity is released exactly once however often it is sent;
+- complete:   booking update on `status = confirmed AND version = <read>` (ops: delivered and
+              installed) + the warranty capability's items registering the units' serials
+              (and their messages).
+Each of book, reschedule and cancel also carries the customer's message (`notify_op`): a change
+that is stored always gets its message, and a replay or a no-op change (same slot, already
+cancelled) adds none.
+A repair visit takes and releases a place through the same items (`take_place_op`,
+`release_place_op`), assembled into the warranty capability's own transactions.
 Nothing is read-then-written in Python: the reads only choose which transaction to attempt.
 """
 
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from functions.bookings import areas
@@ -29,8 +36,10 @@ from functions.customers.domain import get_customer
 from functions.notifications.domain import notify_op
 from functions.orders.domain import get_order
 from functions.stores import stats
+from functions.warranty import serials as warranty_serials
 
-CONFIRMED, CANCELLED = "confirmed", "cancelled"
+CONFIRMED, CANCELLED, DONE = "confirmed", "cancelled", "done"
+MAX_SERIALS = 49  # per completion: a unit item and its message each, + the booking: <= 100
 IDEMPOTENCY_TTL_S = 24 * 3600
 MAX_VERSION_RETRIES = 3
 
@@ -51,6 +60,7 @@ class Booking:
     version: int
     created_at: str
     updated_at: str
+    completed_on: str | None = None  # business date ops marked it done (delivered, installed)
 
     def to_view(self) -> dict[str, Any]:
         return {
@@ -65,6 +75,7 @@ class Booking:
             "status": self.status,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "completed_on": self.completed_on,
         }
 
 
@@ -87,6 +98,7 @@ def _to_domain(row: BookingRow) -> Booking:
         version=int(row.version),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        completed_on=row.completed_on,
     )
 
 
@@ -114,6 +126,23 @@ def _raise_for_slot(cancelled: txn.Cancelled, label: str) -> None:
         if not cancelled.items.get(label):
             raise NotFound("no such slot", code="slot_not_found")
         raise Conflict("this slot is full", code="slot_full")
+
+
+def take_place_op(label: str, slot_id: str) -> txn.Op:
+    """An item taking one place in the slot (`booked < capacity`), for another capability's
+    transaction (a repair visit). After a cancellation, `raise_for_place` names the refusal."""
+    return _slot_take(label, parse_slot_id(slot_id))
+
+
+def release_place_op(label: str, slot_id: str) -> txn.Op:
+    """An item giving one place back; put it in the transaction that moves the holder off the
+    slot under a version condition, so the place is released exactly once."""
+    return _slot_release(label, parse_slot_id(slot_id))
+
+
+def raise_for_place(cancelled: txn.Cancelled, label: str) -> None:
+    """404 slot_not_found or 409 slot_full if the `take_place_op` labelled `label` was refused."""
+    _raise_for_slot(cancelled, label)
 
 
 def _raise_busy(cancelled: txn.Cancelled) -> None:
@@ -378,6 +407,62 @@ def cancel(openid: str, booking_id: str) -> Booking:
             _raise_busy(cancelled)
         return _load(openid, booking_id)
     raise Conflict("the booking is changing concurrently, try again", code="busy")
+
+
+# -- complete (ops: delivered and installed) ----------------------------------------------------
+
+
+def complete(booking_id: str, raw_serials: list[str]) -> Booking:
+    """Mark a confirmed delivery done; its units' `serials` register to the customer with
+    today (business date) as the installation date, in the same transaction. Completing a done
+    booking again changes nothing but registers the serials it brings with its first date."""
+    serials = list(dict.fromkeys(warranty_serials.parse_serial(raw) for raw in raw_serials))
+    if len(serials) > MAX_SERIALS:
+        raise RuleBroken(f"at most {MAX_SERIALS} serials per delivery", code="too_many_serials")
+    for _ in range(MAX_VERSION_RETRIES):
+        current = _load_any(booking_id)
+        if current.status == CANCELLED:
+            raise Conflict("this booking is cancelled", code="booking_cancelled")
+        row_done_on = current.completed_on
+        installed_on = date.fromisoformat(row_done_on) if row_done_on else clock.business_date()
+        ops = warranty_serials.installation_ops(current.openid, serials, installed_on, booking_id)
+        # Each unit's e-warranty message commits with its registration (the outbox).
+        ops += warranty_serials.announcement_ops(current.openid, [(None, serials)], installed_on=installed_on)
+        if current.status == CONFIRMED:
+            at = clock.iso(clock.now())
+            ops.append(
+                txn.update(
+                    "booking",
+                    BookingRow(f"BOOKING#{booking_id}"),
+                    actions=[
+                        BookingRow.status.set(DONE),
+                        BookingRow.completed_on.set(installed_on.isoformat()),
+                        BookingRow.version.set(current.version + 1),
+                        BookingRow.updated_at.set(at),
+                    ],
+                    condition=(BookingRow.status == CONFIRMED) & (BookingRow.version == current.version),
+                )
+            )
+        if not ops:
+            return current
+        try:
+            txn.run(ops)
+        except txn.Cancelled as cancelled:
+            warranty_serials.raise_if_refused(cancelled, current.openid)
+            if cancelled.failed("booking"):
+                continue  # changed meanwhile: look again
+            _raise_busy(cancelled)
+        return _load_any(booking_id)
+    raise Conflict("the booking is changing concurrently, try again", code="busy")
+
+
+def _load_any(booking_id: str) -> Booking:
+    """A booking whoever's it is (ops), or 404."""
+    try:
+        row = BookingRow.get(f"BOOKING#{booking_id}", "BOOKING", consistent_read=True)
+    except BookingRow.DoesNotExist:
+        raise NotFound("no such booking", code="booking_not_found") from None
+    return _to_domain(row)
 
 
 # -- messages -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from functions.bookings.requests import (
     AreaBody,
     BookingId,
     BookingRequest,
+    CompleteRequest,
     IdempotencyKey,
     RescheduleRequest,
     SlotsDefinition,
@@ -18,6 +19,7 @@ from functions.bookings.requests import (
 )
 from functions.core.fields import Area
 from functions.core.http import Blueprint, check, header
+from functions.warranty import visits
 
 blueprint = Blueprint(__name__)
 
@@ -86,8 +88,22 @@ def delete_booking(openid: str, booking_id: str) -> dict[str, Any]:
     return {"booking_id": booking.booking_id, "status": booking.status}
 
 
+@blueprint.route(
+    "/admin/bookings/{booking_id}/complete",
+    methods=["POST"],
+    auth="admin",
+    body=CompleteRequest | None,
+    path_types=BOOKING,
+)
+def complete_booking(booking_id: str, body: CompleteRequest | None) -> dict[str, Any]:
+    """Mark a delivery done (ops); its units' serials register with today as the installation date."""
+    return domain.complete(booking_id, body.serials if body else []).to_view()
+
+
 # 10:00 business time (the expression is in TZ_BUSINESS): the day-before reminder for tomorrow's bookings.
 @blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="booking_reminders")
 def booking_reminders(event: Any) -> dict[str, Any]:
     raw = event.to_dict() if hasattr(event, "to_dict") else dict(event or {})
-    return reminders.send_day_before(reminders.run_date(raw))
+    day = reminders.run_date(raw)
+    # Repair visits take places in the same slots: their reminder is the same job's.
+    return {**reminders.send_day_before(day), "repair_visits": visits.send_day_before(day)}

@@ -57,11 +57,12 @@ class BookingRow(Model):
     window = UnicodeAttribute()
     address = UnicodeAttribute()
     phone = UnicodeAttribute()
-    status = UnicodeAttribute()  # confirmed | cancelled
+    status = UnicodeAttribute()  # confirmed | cancelled | done
     version = NumberAttribute(default=1)  # +1 on every change; conditions compare it
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     cancelled_at = UnicodeAttribute(null=True)
+    completed_on = UnicodeAttribute(null=True)  # business date: delivered and installed (status done)
     reminded_for = UnicodeAttribute(null=True)  # the slot date a reminder was claimed for
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)

@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from functions.core.fields import IDENTIFIER, Area, DisplayName, OrderId, SlotId
+from functions.core.fields import IDENTIFIER, Area, DisplayName, OrderId, Serial, SlotId
 
 MAX_WINDOWS = 48  # one transaction item each; DynamoDB allows 100
 MAX_CAPACITY = 100_000
@@ -76,6 +76,12 @@ class RescheduleRequest(msgspec.Struct):
     """POST /bookings/{id}/reschedule."""
 
     slot_id: SlotId
+
+
+class CompleteRequest(msgspec.Struct, forbid_unknown_fields=False):
+    """POST /admin/bookings/{id}/complete: the serials of the units installed (either case)."""
+
+    serials: Annotated[list[Serial], Meta(max_length=50)] = []
 
 
 class AreaBody(msgspec.Struct, forbid_unknown_fields=False):

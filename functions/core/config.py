@@ -41,6 +41,7 @@ class Settings:
     template_booking: str
     template_reminder: str
     template_coupon: str
+    template_warranty: str
     tz_business: str
     quiet_hours: str
     booking_cutoff: str
@@ -83,6 +84,7 @@ def load_settings() -> Settings:
         template_booking=_env("TEMPLATE_BOOKING", "TPL_BOOKING_SANDBOX"),
         template_reminder=_env("TEMPLATE_REMINDER", "TPL_REMINDER_SANDBOX"),
         template_coupon=_env("TEMPLATE_COUPON", "TPL_COUPON_SANDBOX"),
+        template_warranty=_env("TEMPLATE_WARRANTY", "TPL_WARRANTY_SANDBOX"),
         tz_business=_env("TZ_BUSINESS", "Asia/Shanghai"),
         quiet_hours=_env("QUIET_HOURS", "21:00-09:00"),
         booking_cutoff=_env("BOOKING_CUTOFF", "18:00"),

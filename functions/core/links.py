@@ -17,6 +17,8 @@ BOOK = "/h5/book"
 COUPONS = "/h5/coupons"
 SHIPMENTS = "/h5/shipments"
 ME = "/h5/me"
+WARRANTY = "/h5/warranty"
+SERVICE = "/h5/service"
 
 
 def page_url(path: str) -> str:
@@ -53,3 +55,17 @@ def coupons() -> str:
 def me() -> str:
     """The customer's settings: reminders on or off."""
     return page_url(ME)
+
+
+def warranty_path(serial: str) -> str:
+    return f"{WARRANTY}?{urlencode({'sn': serial})}"
+
+
+def warranty(serial: str) -> str:
+    """A unit's e-warranty card (the page its printed code opens)."""
+    return page_url(warranty_path(serial))
+
+
+def service() -> str:
+    """My after-sales requests and their visits."""
+    return page_url(SERVICE)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from functions.bookings import areas, slots
-from functions.bookings.domain import CONFIRMED, Booking
+from functions.bookings.domain import CONFIRMED, DONE, Booking
 from functions.core import clock
 from functions.core.errors import RuleBroken
 from functions.coupons import codes
@@ -18,6 +18,8 @@ from functions.logistics.shipments import Shipment
 from functions.logistics.status import STATUS_TEXT
 from functions.logistics.summary import CARRIERS
 from functions.orders.domain import Order
+from functions.warranty import service
+from functions.warranty.serials import EXPIRED, IN_WARRANTY, Warranty
 
 DAYS = 14  # the booking page offers today and the next 13 days
 
@@ -105,7 +107,9 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
     views = []
     for b in bookings:
         started = slots.SlotKey(b.area, b.date, b.window).start <= now
-        if b.status != CONFIRMED:
+        if b.status == DONE:
+            status, tag = "已完成", "tag_grey"
+        elif b.status != CONFIRMED:
             status, tag = "已取消", "tag_grey"
         elif started:
             status, tag = "已完成", "tag_grey"
@@ -117,8 +121,8 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
 
 
 def bookable_orders(orders: list[Order], bookings: list[Booking]) -> list[Order]:
-    """Orders without an active booking: the ones the customer can still book."""
-    booked = {b.order_id for b in bookings if b.status == CONFIRMED}
+    """Orders without an active or done booking: the ones the customer can still book."""
+    booked = {b.order_id for b in bookings if b.status in (CONFIRMED, DONE)}
     return [o for o in orders if o.order_id not in booked]
 
 
@@ -207,4 +211,67 @@ def shipment_view(s: Shipment) -> dict[str, Any]:
             }
             for e in s.history
         ],
+    }
+
+
+# -- warranty and after-sales -------------------------------------------------------------
+
+
+def day_text(iso_date: str | None) -> str:
+    """`2025年3月31日`, or a dash for a date we do not have."""
+    if not iso_date:
+        return "—"
+    day = date.fromisoformat(iso_date)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+WARRANTY_STATUS = {IN_WARRANTY: ("保修期内", ""), EXPIRED: ("已过保修期", "tag_grey")}
+
+
+@dataclass(frozen=True)
+class WarrantyCard:
+    """The e-warranty card: product, serial, purchase date, warranty end and status."""
+
+    product: str
+    serial: str
+    purchased: str
+    installed: str | None
+    until: str
+    status: str
+    tag: str
+
+
+def warranty_card(w: Warranty) -> WarrantyCard:
+    view = w.to_view()
+    status, tag = WARRANTY_STATUS.get(w.status, ("暂无保修信息", "tag_grey"))
+    return WarrantyCard(
+        product=w.product_name,
+        serial=w.unit.serial,
+        purchased=day_text(view["purchased_on"] or view["start_date"]),
+        installed=day_text(view["installed_on"]) if view["installed_on"] else None,
+        until=day_text(view["warranty_until"]),
+        status=status,
+        tag=tag,
+    )
+
+
+SERVICE_STATUS = {
+    service.OPEN: ("待安排", "tag_orange"),
+    service.SCHEDULED: ("已预约上门", ""),
+    service.DONE: ("已完成", "tag_grey"),
+    service.CANCELLED: ("已取消", "tag_grey"),
+}
+
+
+def service_view(r: service.ServiceRequest) -> dict[str, Any]:
+    status, tag = SERVICE_STATUS.get(r.status, (r.status, "tag_grey"))
+    when = slot_text(r.slot_id) if r.slot_id and r.status in (service.SCHEDULED, service.DONE) else None
+    return {
+        "serial": r.serial,
+        "problem": r.problem,
+        "status": status,
+        "tag": tag,
+        "when": when,
+        "in_warranty": r.in_warranty,
+        "opened": date_text(r.created_at),
     }

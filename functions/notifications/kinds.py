@@ -28,4 +28,8 @@ KINDS: dict[str, Kind] = {
     "shipment_status": Kind("template_shipment"),
     "coupon_issued": Kind("template_coupon"),
     "repurchase_reminder": Kind("template_reminder", reminder=True),
+    "warranty_registered": Kind("template_warranty"),
+    "service_scheduled": Kind("template_booking"),
+    "service_cancelled": Kind("template_booking"),
+    "service_reminder": Kind("template_booking"),
 }

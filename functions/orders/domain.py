@@ -11,16 +11,17 @@ order-events consumer hands to every subscriber (functions/orders/subscribers.py
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from functions.core import clock, queues, txn
-from functions.core.errors import Conflict, InvalidInput
+from functions.core.errors import Conflict, InvalidInput, RuleBroken
 from functions.customers.domain import order_consent_op
 from functions.logistics import shipments
 from functions.orders.models import OrderRow, PurchaseLineRow
+from functions.warranty import serials as warranty_serials
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def bought_since(openid: str, sku: str, since: datetime) -> bool:
 
 EVENTS_QUEUE = "order-events"
 MAX_LINES = 50  # one transaction: order + lines + shipment + customer stay under DynamoDB's 100
+MAX_SERIALS = 45  # units' serials per order: a unit item and its message each; past 100 in all, refused
+MAX_TRANSACTION_ITEMS = 100  # DynamoDB's limit
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,13 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
         )
     if data.reminder_consent is not None:
         ops.append(order_consent_op(data.openid, data.reminder_consent))
+    serial_lines = _serial_lines(data.items)
+    ordered_on = _ordered_on(data.purchased_at) if serial_lines else clock.business_date()
+    ops += warranty_serials.order_ops(data.order_id, data.openid, ordered_on, serial_lines)
+    # Each unit's e-warranty message commits with its registration (the outbox).
+    ops += warranty_serials.announcement_ops(data.openid, serial_lines, ordered_on=ordered_on)
+    if len(ops) > MAX_TRANSACTION_ITEMS:
+        raise InvalidInput("too many distinct SKUs and serials for one order", code="invalid_items")
     try:
         txn.run(ops)
     except txn.Cancelled as cancelled:
@@ -162,12 +172,22 @@ def record_order(data: OrderInput) -> tuple[Order, bool]:
             raise Conflict(
                 "the tracking number is already linked to another order", code="shipment_linked_elsewhere"
             ) from None
+        warranty_serials.raise_if_refused(cancelled, data.openid)
         raise
     order = _to_domain(row)
     if data.shipment:
         shipments.announce_current(data.shipment["carrier"], data.shipment["tracking_no"])
     _publish(order)
     return order, True
+
+
+def _ordered_on(purchased_at: str) -> date:
+    """The business date of the purchase, which starts its units' warranties; 400 for a moment
+    the calendar cannot hold (year 1 is stored without its leading zeros, 9999 may overflow)."""
+    try:
+        return clock.business_date(clock.parse_iso(purchased_at))
+    except (ValueError, OverflowError):
+        raise InvalidInput("purchased_at is out of range", code="invalid_purchased_at") from None
 
 
 def _line(data: OrderInput, sku: str, qty: int) -> PurchaseLineRow:
@@ -199,6 +219,21 @@ def _quantities(items: list[dict[str, Any]]) -> dict[str, int]:
     if len(totals) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} distinct SKUs per order", code="invalid_items")
     return totals
+
+
+def _serial_lines(items: list[dict[str, Any]]) -> list[tuple[str, list[str]]]:
+    """(sku, serials) of the lines that carry serials: at most `qty` per line, MAX_SERIALS per
+    order, and no unit twice (one transaction item each)."""
+    lines = [(item["sku"], list(item["serials"])) for item in items if item.get("serials")]
+    every = [serial for _, serials in lines for serial in serials]
+    if len(every) > MAX_SERIALS:
+        raise InvalidInput(f"at most {MAX_SERIALS} serials per order", code="invalid_serials")
+    if len(set(every)) != len(every):
+        raise InvalidInput("a serial appears twice in the order", code="invalid_serials")
+    for item in items:
+        if len(item.get("serials") or []) > int(item["qty"]):
+            raise RuleBroken(f"more serials than units of {item['sku']}", code="serials_exceed_qty")
+    return lines
 
 
 def _publish(order: Order) -> None:

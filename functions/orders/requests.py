@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
 from functions.core import clock
 from functions.core.errors import InvalidInput
-from functions.core.fields import Area, Carrier, Cents, OpenId, OrderId, Sku, StoreId, TrackingNo
+from functions.core.fields import Area, Carrier, Cents, OpenId, OrderId, Serial, Sku, StoreId, TrackingNo
 from functions.logistics.shipments import normalize_carrier
-from functions.orders.domain import OrderInput
+from functions.orders.domain import MAX_SERIALS, OrderInput
+from functions.warranty.serials import parse_serial
 
 MAX_ITEMS = 500  # entries of `items`, repeated SKUs included
 
@@ -21,6 +22,15 @@ class LineItem(msgspec.Struct, forbid_unknown_fields=False):
     sku: Sku
     qty: Annotated[int, Meta(ge=1, le=10**6)]
     price_cents: Cents
+    # The units' serial numbers: registered to the buyer with the order (CONTRACT §13).
+    serials: Annotated[list[Serial], Meta(max_length=MAX_SERIALS)] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stored line; serials normalised, and absent when the line has none."""
+        line: dict[str, Any] = {"sku": self.sku, "qty": self.qty, "price_cents": self.price_cents}
+        if self.serials:
+            line["serials"] = [parse_serial(raw) for raw in self.serials]
+        return line
 
 
 class ShipmentRef(msgspec.Struct, forbid_unknown_fields=False):
@@ -45,7 +55,7 @@ class OrderRequest(msgspec.Struct, forbid_unknown_fields=False):
             order_id=self.order_id,
             openid=self.openid,
             store_id=self.store_id,
-            items=[msgspec.structs.asdict(item) for item in self.items],
+            items=[item.to_dict() for item in self.items],
             total_cents=self.total_cents,
             purchased_at=_utc(self.purchased_at),
             reminder_consent=self.reminder_consent,

@@ -26,8 +26,15 @@ blueprint = Blueprint(__name__)
     "/admin/products/{sku}", methods=["PUT"], auth="admin", body=ProductBody, path_types={"sku": Sku}
 )
 def put_product_route(sku: str, body: ProductBody) -> Response:
-    """Define a product and its replenishment period."""
-    product = put_product(Product(sku=sku, name=body.name.strip(), replenish_days=body.replenish_days))
+    """Define a product, its replenishment period and its warranty."""
+    product = put_product(
+        Product(
+            sku=sku,
+            name=body.name.strip(),
+            replenish_days=body.replenish_days,
+            warranty_months=body.warranty_months,
+        )
+    )
     return Response(body=product.to_dict(), status_code=200)
 
 

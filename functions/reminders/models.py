@@ -25,6 +25,7 @@ class ProductRow(Model):
     sku = UnicodeAttribute()
     name = UnicodeAttribute()
     replenish_days = NumberAttribute(null=True)
+    warranty_months = NumberAttribute(null=True)  # read by the warranty capability
     updated_at = UnicodeAttribute()
 
 

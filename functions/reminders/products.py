@@ -1,4 +1,4 @@
-"""Products and their replenishment period (`replenish_days`), set by ops."""
+"""Products, their replenishment period (`replenish_days`) and warranty (`warranty_months`), set by ops."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from functions.reminders.models import ProductRow
 
 MAX_NAME = 100
 MAX_REPLENISH_DAYS = 3650
+MAX_WARRANTY_MONTHS = 600
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Product:
     sku: str
     name: str
     replenish_days: int | None
+    warranty_months: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -35,6 +37,7 @@ def put_product(product: Product) -> Product:
         sku=product.sku,
         name=product.name,
         replenish_days=product.replenish_days,
+        warranty_months=product.warranty_months,
         updated_at=clock.iso(clock.now()),
     ).save()
     return product
@@ -45,5 +48,10 @@ def get_product(sku: str) -> Product | None:
         row = ProductRow.get(_key(sku), "PRODUCT")
     except DoesNotExist:
         return None
-    days = row.replenish_days
-    return Product(sku=row.sku, name=row.name, replenish_days=int(days) if days is not None else None)
+    days, months = row.replenish_days, row.warranty_months
+    return Product(
+        sku=row.sku,
+        name=row.name,
+        replenish_days=int(days) if days is not None else None,
+        warranty_months=int(months) if months is not None else None,
+    )

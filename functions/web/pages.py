@@ -66,6 +66,13 @@ ERROR_TEXT = {
     "invalid_slot_id": ("请选择一个时段", "请返回选择送货安装的时段。"),
     "invalid_address": ("请填写地址", "地址最多 200 个字。"),
     "invalid_phone": ("请填写正确的手机号", "例如 13800138000。"),
+    "serial_not_found": ("找不到这个产品", "请核对机身条码上的序列号，或联系门店。"),
+    "invalid_serial": ("找不到这个产品", "请核对机身条码上的序列号，或联系门店。"),
+    "already_registered": ("这个产品已被登记", "它已登记在其他微信账号下。如有疑问，请联系门店。"),
+    "purchased_on_in_future": ("购买日期有误", "购买日期不能晚于今天。"),
+    "invalid_purchased_on": ("购买日期有误", "请返回重新选择购买日期。"),
+    "invalid_problem": ("请描述遇到的问题", "最多 200 个字。"),
+    "service_request_not_found": ("找不到这个售后申请", "请从公众号菜单重新打开页面。"),
 }
 STATUS_TEXT = {
     404: ("页面不存在", "请从公众号菜单重新打开页面。"),

@@ -346,3 +346,40 @@ def test_a_failed_delivery_links_to_rebooking_and_the_customer_sets_reminders(st
     page.get_by_role("button", name="开启").click()
     page.get_by_text("已开启补货提醒").wait_for()
     phone.shot("09-me")
+
+
+def test_a_customer_scans_the_printed_code_registers_the_product_and_asks_for_a_repair(stack, phone):
+    # Given a unit of a product with a two-year warranty, and a customer who does not follow yet
+    sku, serial = f"AC-{uuid.uuid4().hex[:6]}", f"SN{uuid.uuid4().hex[:10].upper()}"
+    put(stack, f"/admin/products/{sku}", {"name": "海尔空调 KFR-35", "warranty_months": 24})
+    post(stack, "/admin/serials", {"sku": sku, "serials": [serial]}, status=201)
+    openid = f"o-web-{uuid.uuid4().hex[:8]}"
+    page = phone.page
+
+    # The printed code opens the warranty page (the serial as a label prints it: lower case)
+    phone.sign_in(f"{stack.url}/h5/warranty?sn={serial.lower()}", openid)
+    phone.heading("登记保修")
+    assert serial in page.inner_text("form")
+    # Not following: the page invites them, with the account's code drawn on the page
+    page.locator("svg.qr").wait_for()
+    phone.shot("11-warranty-register")
+    page.get_by_role("button", name="登记保修").click()
+    phone.heading("登记成功")
+    card = page.inner_text(".warranty")
+    assert "保修期内" in card and serial in card and "海尔空调 KFR-35" in card
+    phone.shot("12-warranty-card")
+
+    # From the card, a repair request
+    page.get_by_role("link", name="申请售后").click()
+    phone.heading("售后服务")
+    page.fill("textarea[name=problem]", "空调不制冷")
+    phone.shot("13-service")
+    page.get_by_role("button", name="提交申请").click()
+    page.get_by_text("已提交售后申请").wait_for()
+    assert "空调不制冷" in page.inner_text("main") and "待安排" in page.inner_text("main")
+
+    # The 我的 tab leads back to the cards
+    page.get_by_role("link", name="我的", exact=True).click()
+    page.get_by_role("link", name=re.compile("我的保修")).click()
+    phone.heading("我的保修")
+    assert serial in page.inner_text("main")

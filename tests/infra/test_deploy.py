@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 
 from infra import deploy, teardown
 from infra.local.provision import provision
@@ -92,6 +93,14 @@ def test_package_uploads_artifacts_by_content_and_points_the_template_at_them(aw
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == before == 2
 
 
+# Every table of the data template (infra/data.yaml)
+TABLES = sum(
+    1
+    for resource in yaml.safe_load((ROOT / "infra" / "data.yaml").read_text())["Resources"].values()
+    if resource["Type"] == "AWS::DynamoDB::Table"
+)
+
+
 def _tables(aws: str, prefix: str) -> set[str]:
     names = boto3.client("dynamodb", endpoint_url=aws).list_tables(Limit=100)["TableNames"]
     return {n for n in names if n.startswith(prefix + "-")}
@@ -102,10 +111,10 @@ def test_teardown_keeps_the_tables_unless_told_to_delete_data(aws, monkeypatch):
     stage = f"td{uuid.uuid4().hex[:6]}"
     prefix = f"wx-{stage}"
     provision(aws, prefix, stack_name=deploy.stack_name(stage))
-    assert len(_tables(aws, prefix)) == 10
+    assert len(_tables(aws, prefix)) == TABLES
     # When torn down without --delete-data, the tables stay
     assert teardown.main([stage]) == 0
-    assert len(_tables(aws, prefix)) == 10
+    assert len(_tables(aws, prefix)) == TABLES
     # When torn down with --delete-data --yes, stack and tables are gone
     assert teardown.main([stage, "--delete-data", "--yes"]) == 0
     assert _tables(aws, prefix) == set()

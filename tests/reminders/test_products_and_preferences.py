@@ -25,7 +25,12 @@ def test_ops_sets_a_products_replenish_days(client, admin_headers):
     )
     # Then it is stored and returned
     assert response.status_code == 200
-    assert response.json_body == {"sku": sku, "name": "Essence", "replenish_days": 90}
+    assert response.json_body == {
+        "sku": sku,
+        "name": "Essence",
+        "replenish_days": 90,
+        "warranty_months": None,
+    }
     assert get_product(sku).replenish_days == 90
     # And putting it again without replenish_days makes it non-replenishable
     again = client.http.put(
