@@ -318,7 +318,20 @@ def counter_card(caller: Caller, store_id: str, query: CardQuery) -> Response:
     return render("console/card.html", caller, nav="stores", **card)
 
 
-@console_page("/console/stores/{store_id}/stats.json", query=RangeQuery, path_types=STORE)
+# Not a page: its answer is JSON (the 2XX a page declares is HTML).
+STATS_DOCUMENT = {
+    "responses": {
+        "2XX": {
+            "description": "the store's daily counters and staff totals",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    }
+}
+
+
+@console_page(
+    "/console/stores/{store_id}/stats.json", query=RangeQuery, path_types=STORE, document=STATS_DOCUMENT
+)
 def store_data(caller: Caller, store_id: str, query: RangeQuery) -> Response:
     """The store's daily counters and staff totals as JSON (what its charts draw)."""
     caller.require_store(store_id)
