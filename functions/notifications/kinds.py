@@ -15,6 +15,7 @@ from functions.core.config import Settings
 class Kind:
     template_setting: str  # attribute of Settings holding the template id
     reminder: bool = False
+    channel: str = "template"  # how it goes out: functions/notifications/channels.py
 
     def template_id(self, settings: Settings) -> str:
         return getattr(settings, self.template_setting)

@@ -40,11 +40,10 @@ from functions.core.aws import client
 from functions.core.config import get_settings
 from functions.core.models import condition_failed
 from functions.customers import domain as customers
-from functions.notifications import caps, report
+from functions.notifications import caps, channels, report
 from functions.notifications.kinds import KINDS
 from functions.notifications.models import CLAIMABLE, NOTIFICATION, HistoryEntry, NotificationRow
 from functions.notifications.quiet import quiet_until
-from functions.notifications.templates import template_message
 
 log = logging.getLogger(__name__)
 
@@ -228,10 +227,9 @@ def _customer_state(openid: str) -> tuple[bool, bool]:
 
 
 def _send(row: NotificationRow, record: dict[str, Any]) -> Result:
-    template_id = KINDS[row.kind].template_id(get_settings())
-    message = template_message(row.openid, template_id, row.fields or {}, row.url, client_msg_id(row.pk))
+    path, message = channels.outbound(row, KINDS[row.kind], client_msg_id(row.pk))
     try:
-        sent = wechat.call("cgi-bin/message/template/send", message)
+        sent = wechat.call(path, message)
     except wechat.WeChatError as error:
         return _on_error(row, error, record)
     _finish(row.pk, "sent", clock.now(), msgid=str(sent.get("msgid", "")), errcode=0)
@@ -246,6 +244,10 @@ def _on_error(row: NotificationRow, error: wechat.WeChatError, record: dict[str,
     if error.errcode == 43004:
         customers.mark_unsubscribed(row.openid)
         _finish(row.pk, "failed:not_following", now, detail=why, errcode=error.errcode)
+        return DONE
+    final = channels.FINAL_ERRCODES.get(error.errcode)
+    if final is not None:
+        _finish(row.pk, final, now, detail=why, errcode=error.errcode)
         return DONE
     if error.errcode == 45009:
         wake = now + timedelta(seconds=QUOTA_RETRY_S)

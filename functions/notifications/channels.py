@@ -1,0 +1,36 @@
+"""How each kind of notification goes out: the WeChat API and the body it takes.
+
+A kind names its channel (`Kind.channel`); the worker asks here for the call and handles
+WeChat's answer the same way for every channel. Errcodes that mean something particular to a
+channel map to a final status in `FINAL_ERRCODES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from functions.core.config import get_settings
+from functions.notifications.kinds import Kind
+from functions.notifications.models import NotificationRow
+from functions.notifications.templates import template_message
+
+Outbound = tuple[str, dict[str, Any]]  # (API path, JSON body)
+
+
+def _template(row: NotificationRow, kind: Kind, client_msg_id: str) -> Outbound:
+    template_id = kind.template_id(get_settings())
+    body = template_message(row.openid, template_id, row.fields or {}, row.url, client_msg_id)
+    return "cgi-bin/message/template/send", body
+
+
+CHANNELS: dict[str, Callable[[NotificationRow, Kind, str], Outbound]] = {
+    "template": _template,
+}
+
+# errcode -> the final status it gives a notification (not retried).
+FINAL_ERRCODES: dict[int, str] = {}
+
+
+def outbound(row: NotificationRow, kind: Kind, client_msg_id: str) -> Outbound:
+    return CHANNELS[kind.channel](row, kind, client_msg_id)
