@@ -12,6 +12,7 @@ from functions.coupons.handlers import blueprint as coupons
 from functions.h5 import warranty as _warranty_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
+from functions.inbox.handlers import blueprint as inbox
 from functions.logistics.handlers import blueprint as logistics
 from functions.notifications.handlers import blueprint as notifications
 from functions.operators.handlers import blueprint as operators
@@ -38,3 +39,4 @@ app.register_blueprint(h5)
 app.register_blueprint(operators)
 app.register_blueprint(console)
 app.register_blueprint(warranty)
+app.register_blueprint(inbox)

@@ -18,6 +18,7 @@ from functions.core import clock, txn
 from functions.coupons.summary import for_customer as coupons_of
 from functions.customers import domain as customers
 from functions.customers.domain import Touch
+from functions.inbox import domain as inbox
 from functions.logistics.summary import for_customer as shipments_of
 from functions.notifications.delivery import mark_delivery
 from functions.stores import stats
@@ -135,6 +136,22 @@ def delivery_report(m: Message) -> Outcome:
     return Outcome(None)
 
 
+def to_inbox(m: Message) -> Outcome:
+    """A customer's question no keyword answers: into their conversation with their first-touch
+    store (HQ without one), with the dedupe record; the store's acknowledgement, if any, at
+    most once a day."""
+    media_id = m.fields.get("MediaId") if m.msg_type in ("image", "voice") else None
+    incoming = inbox.Incoming(
+        openid=m.from_user,
+        type=m.msg_type,
+        key=m.dedupe_key[-16:],
+        text=m.content if m.msg_type == "text" else None,
+        media_id=media_id.strip()[:256] if isinstance(media_id, str) else None,
+    )
+    reply, effects = inbox.intake(customers.first_store_of(m.from_user), incoming)
+    return Outcome(reply, effects)
+
+
 def ignore(_: Message) -> Outcome:
     return Outcome(None)
 
@@ -154,6 +171,10 @@ RULES: tuple[Rule, ...] = (
     Rule("text_shipments", my_shipments, "text", text_contains=("物流", "快递")),
     Rule("text_bookings", my_bookings, "text", text_contains=("预约",)),
     Rule("text_coupons", my_coupons, "text", text_contains=("券",)),
+    # The store inbox: the last rules before the catch-all, so every keyword rule comes first.
+    Rule("inbox_text", to_inbox, "text"),
+    Rule("inbox_image", to_inbox, "image"),
+    Rule("inbox_voice", to_inbox, "voice"),
     Rule("anything_else", ignore),
 )
 

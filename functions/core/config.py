@@ -50,6 +50,7 @@ class Settings:
     h5_base_url: str
     wechat_oauth_base: str
     wechat_mp_base: str
+    inbox_escalate_min: int  # minutes a store may leave a conversation unanswered (>= 1)
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -99,7 +100,15 @@ def load_settings() -> Settings:
         ),
         # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
         wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
+        inbox_escalate_min=_at_least_one("INBOX_ESCALATE_MIN", _env("INBOX_ESCALATE_MIN", "30")),
     )
+
+
+def _at_least_one(name: str, value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {value!r}")
+    return number
 
 
 def _message_mode(value: str) -> str:

@@ -24,12 +24,22 @@ def _template(row: NotificationRow, kind: Kind, client_msg_id: str) -> Outbound:
     return "cgi-bin/message/template/send", body
 
 
+def _custom(row: NotificationRow, kind: Kind, client_msg_id: str) -> Outbound:
+    """A customer-service text (the store inbox's replies): allowed for 48 hours after the
+    follower's last message. WeChat's custom/send takes no client_msg_id."""
+    text = (row.fields or {}).get("text", "")
+    return "cgi-bin/message/custom/send", {"touser": row.openid, "msgtype": "text", "text": {"content": text}}
+
+
 CHANNELS: dict[str, Callable[[NotificationRow, Kind, str], Outbound]] = {
     "template": _template,
+    "custom": _custom,
 }
 
 # errcode -> the final status it gives a notification (not retried).
-FINAL_ERRCODES: dict[int, str] = {}
+FINAL_ERRCODES: dict[int, str] = {
+    45015: "failed:window_closed",  # custom/send: the follower last wrote more than 48 hours ago
+}
 
 
 def outbound(row: NotificationRow, kind: Kind, client_msg_id: str) -> Outbound:

@@ -33,4 +33,5 @@ KINDS: dict[str, Kind] = {
     "service_scheduled": Kind("template_booking"),
     "service_cancelled": Kind("template_booking"),
     "service_reminder": Kind("template_booking"),
+    "inbox_reply": Kind("", channel="custom"),  # a store's answer in the inbox: no template
 }

@@ -44,6 +44,8 @@ WHO_COOKIE = "sandbox_openid"
 ERRORS = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
+    40003: "invalid openid",
+    40008: "invalid message type",
     40013: "invalid appid",
     40014: "invalid access_token",
     40016: "invalid button size",
@@ -62,9 +64,12 @@ ERRORS = {
     40125: "invalid appsecret",
     40163: "code been used",
     44002: "empty post data",
+    44003: "empty news data",
     46003: "menu no exist",
     42001: "access_token expired",
     43004: "require subscribe",
+    45002: "content size out of limit",
+    45015: "response out of time limit or subscription is canceled",
     45009: "reach max api daily quota limit",
     47003: "argument invalid!",
 }
@@ -103,6 +108,9 @@ class SandboxState:
     used_codes: set[str] = field(default_factory=set)
     signed_in: list[str] = field(default_factory=list)  # openids that signed in, newest first
     menu: dict[str, Any] | None = None
+    # openid -> unix time of the follower's last message to the account: customer-service
+    # messages are allowed for 48 hours after it (POST /sandbox/interactions records one).
+    last_wrote: dict[str, float] = field(default_factory=dict)
 
     def rotate_token(self) -> None:
         now = time.time()
@@ -299,6 +307,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"qrcodes": list(s.qrcodes)})
             if path == "/sandbox/menu" and method == "GET":
                 return self._send({"menu": s.menu})
+            if path == "/sandbox/interactions" and method == "POST":
+                return self._send(record_interaction(s, body))
             if path == "/sandbox/reset" and method == "POST":
                 s.messages.clear(), s.calls.clear(), s.faults.clear(), s.unfollowed.clear()
                 return self._send({"ok": True})
@@ -372,11 +382,20 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return self._send({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
     def custom_send(self, query: dict, body: dict) -> None:
+        """`message/custom/send`: a customer-service message, allowed for 48 hours after the
+        follower's last message to the account (45015 after that, or if they never wrote)."""
         if not self._authorised(query):
             return self._send(_err(40001))
-        if body.get("touser") in self.state.unfollowed:
+        touser = body.get("touser")
+        if touser in self.state.unfollowed:
             return self._send(_err(43004))
+        errcode = custom_errcode(body)
+        if errcode:
+            return self._send(_err(errcode))
         with self.state.lock:
+            wrote = self.state.last_wrote.get(touser)
+            if wrote is None or time.time() - wrote > CUSTOM_WINDOW_S:
+                return self._send(_err(45015))
             self.state.messages.append({"kind": "custom", "at": time.time(), **body})
         return self._send({"errcode": 0, "errmsg": "ok"})
 
@@ -607,6 +626,40 @@ def report_template_delivery(callback_url: str, state: SandboxState, openid: str
         logging.getLogger("sandbox").info("delivery report not delivered: %s", error)
 
 
+# -- customer-service messages (the store inbox) ----------------------------------------------
+
+CUSTOM_WINDOW_S = 48 * 3600
+CUSTOM_TEXT_BYTES = 2048
+CUSTOM_TYPES = {"text", "image", "voice", "video", "music", "news", "mpnews", "msgmenu", "wxcard",
+                "miniprogrampage"}  # fmt: skip
+
+
+def custom_errcode(body: dict[str, Any]) -> int:
+    """0 for a custom/send body WeChat takes, else its errcode (text: at most 2048 bytes)."""
+    touser, msgtype = body.get("touser"), body.get("msgtype")
+    if not isinstance(touser, str) or not OPENID.fullmatch(touser):
+        return 40003 if touser else 44002
+    if msgtype not in CUSTOM_TYPES or not isinstance(body.get(msgtype), dict):
+        return 40008
+    if msgtype == "text":
+        content = body["text"].get("content")
+        if not isinstance(content, str) or not content:
+            return 44003
+        if len(content.encode()) > CUSTOM_TEXT_BYTES:
+            return 45002
+    return 0
+
+
+def record_interaction(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
+    """`POST /sandbox/interactions {openid, at?}`: the follower wrote to the account (at unix
+    time `at`, default now), as WeChat knows when it relays their message. Caller holds the lock."""
+    openid, at = body.get("openid"), body.get("at")
+    if not isinstance(openid, str) or not OPENID.fullmatch(openid):
+        return _err(40003)
+    state.last_wrote[openid] = float(at) if isinstance(at, int | float) else time.time()
+    return {"ok": True, "openid": openid, "at": state.last_wrote[openid]}
+
+
 class _SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of concurrent senders overflows the default backlog of 5
@@ -635,6 +688,11 @@ class Sandbox:
     def start(self) -> Sandbox:
         self.thread.start()
         return self
+
+    def follower_wrote(self, openid: str, at: float | None = None) -> None:
+        """The follower messaged the account (what WeChat knows when it relays a message)."""
+        with self.state.lock:
+            record_interaction(self.state, {"openid": openid, **({"at": at} if at is not None else {})})
 
     def stop(self) -> None:
         self.server.shutdown()

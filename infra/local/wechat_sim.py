@@ -185,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             PROG, f"{args.what} needs {label} after the openid: {PROG} {args.what} {args.openid} {example}"
         )
     try:
-        url = args.url or use_running_stack()["api"]
+        stack = {} if args.url else use_running_stack()
+        url = args.url or stack["api"]
     except LocalError as error:
         return refuse(PROG, error)
     settings = load_settings()  # the running stack's account, as it recorded it
@@ -206,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
         return refuse(PROG, f"{url} answered {error.code}: {error.read().decode(errors='replace')[:200]}")
     except OSError as error:
         return refuse(PROG, f"cannot reach {url} ({getattr(error, 'reason', error)}): is `make run` running?")
+    if args.what == "text" and stack.get("sandbox"):
+        # WeChat knows the follower just wrote: customer-service messages to them are allowed
+        # for 48 hours (the sandbox answers 45015 otherwise).
+        tell = urllib.request.Request(
+            stack["sandbox"] + "/sandbox/interactions",
+            data=json.dumps({"openid": args.openid}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        urllib.request.urlopen(tell, timeout=5).read()
     print(json.dumps(sim.open_reply(reply, args.mode), ensure_ascii=False, indent=2))
     return 0
 

@@ -156,8 +156,8 @@ def test_template_delivery_report_updates_the_notification(client, monkeypatch):
 
 @pytest.mark.parametrize(
     "xml",
-    [sim.text("o1", "hello"), sim.event("o1", "VIEW", "https://example.com"), sim.event("o1", "LOCATION")],
-    ids=["text", "view", "location"],
+    [sim.event("o1", "VIEW", "https://example.com"), sim.event("o1", "LOCATION")],
+    ids=["view", "location"],
 )
 def test_anything_else_is_answered_success(client, xml):
     assert deliver(client, sim, xml) == (200, "success")

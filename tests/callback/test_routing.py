@@ -26,13 +26,21 @@ EXAMPLES = {
     "text_shipments": [sim.text("o", "我的快递"), sim.text("o", "物流信息"), sim.text("o", "预约物流")],
     "text_bookings": [sim.text("o", "我想预约")],
     "text_coupons": [sim.text("o", "优惠券"), sim.text("o", "券")],
+    # the store inbox: a customer's question that no keyword answers
+    "inbox_text": [sim.text("o", "hello"), sim.text("o", "退订了吗")],  # not exactly 退订
+    "inbox_image": [
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>image</MsgType>"
+        "<MediaId>m1</MediaId><MsgId>9</MsgId></xml>"
+    ],
+    "inbox_voice": [
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>voice</MsgType>"
+        "<MediaId>m2</MediaId><Format>amr</Format><MsgId>10</MsgId></xml>"
+    ],
     "anything_else": [
-        sim.text("o", "hello"),
-        sim.text("o", "退订了吗"),  # not exactly 退订
         sim.event("o", "CLICK", "UNKNOWN_KEY"),
         sim.event("o", "VIEW", "https://example.com"),
         sim.event("o", "LOCATION"),
-        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>image</MsgType><MsgId>9</MsgId></xml>",
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>location</MsgType><MsgId>9</MsgId></xml>",
     ],
 }
 
