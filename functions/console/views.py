@@ -13,6 +13,7 @@ from functions.console import charts
 from functions.core import clock
 from functions.core.errors import NotFound
 from functions.coupons import campaigns as coupon_campaigns
+from functions.inbox import domain as inbox
 from functions.notifications.kinds import KINDS
 from functions.stores import domain as stores
 from functions.stores import qrcodes, stats
@@ -87,6 +88,7 @@ def overview(start: date, end: date) -> dict[str, Any]:
         staff += _staff_rows(store, start, end)
     board = _leaderboard(staff)[:20]
     return {
+        "service": service(every, start, end),
         "start": start.isoformat(),
         "end": end.isoformat(),
         "total": _charts("全部门店", total_days),
@@ -98,6 +100,19 @@ def overview(start: date, end: date) -> dict[str, Any]:
             STAFF_KEYS,
         ),
     }
+
+
+def service(every: list[stores.Store], start: date, end: date) -> list[dict[str, Any]]:
+    """Each store's inbox service (and HQ's): first responses, their median time, escalations."""
+    rows = [(s.store_id, s.name) for s in every] + [(inbox.HQ, "总部")]
+    found = [(name, inbox.service_figures(store_id, start, end)) for store_id, name in rows]
+    return [{"name": name, "figures": f, "median": _minutes(f.median_first_response_s)} for name, f in found]
+
+
+def _minutes(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"{seconds / 60:.1f} 分钟" if seconds < 5400 else f"{seconds / 3600:.1f} 小时"
 
 
 def _empty(start: date, end: date) -> list[dict[str, str]]:

@@ -58,6 +58,25 @@ CASES = {
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
+    # the store inbox: their own store's conversations only
+    ("GET", "/console/inbox"): [
+        ("/console/inbox", None, 200),
+        (f"/console/inbox?store_id={OWN}", None, 200),
+        (f"/console/inbox?store_id={OTHER}", None, 403),
+        ("/console/inbox?status=escalated&store_id=hq", None, 403),
+    ],
+    ("GET", "/console/inbox/{conversation_id}"): [
+        ("/console/inbox/{own_conversation}", None, 200),
+        ("/console/inbox/{other_conversation}", None, 403),
+    ],
+    ("POST", "/console/inbox/{conversation_id}/replies"): [
+        ("/console/inbox/{own_conversation}/replies", {"text": "您好"}, 303),
+        ("/console/inbox/{other_conversation}/replies", {"text": "您好"}, 403),
+    ],
+    ("POST", "/console/inbox/{conversation_id}/close"): [
+        ("/console/inbox/{own_conversation}/close", {}, 303),
+        ("/console/inbox/{other_conversation}/close", {}, 403),
+    ],
     # for every operator
     ("GET", "/console/login"): [("/console/login", None, 200)],
     ("POST", "/console/login"): [],  # signing in: tests/console/test_console.py
@@ -80,7 +99,22 @@ def stores_and_operator(client, admin_headers):
         "own_scene": qr_scene(client, own, staff_id="s1"),
         "other_scene": qr_scene(client, other, staff_id="s2"),
         "username": username,
+        "own_conversation": _question(own),
+        "other_conversation": _question(other),
     }
+
+
+def _question(store_id: str) -> str:
+    """A follower's question in the store's inbox; its conversation id."""
+    import uuid
+
+    from functions.core import txn
+    from functions.inbox import domain as inbox
+
+    openid = f"o{uuid.uuid4().hex[:12]}"
+    _, ops = inbox.intake(store_id, inbox.Incoming(openid, "text", "k1", text="冰箱什么时候到"))
+    txn.run(ops)
+    return inbox.conversation_id(store_id, openid)
 
 
 @pytest.mark.parametrize(("route", "case"), [(r, c) for r, cases in CASES.items() for c in cases], ids=str)

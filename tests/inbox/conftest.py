@@ -11,6 +11,7 @@ import pytest
 from infra.local.wechat_sim import WeChat, deliver
 from tests.callback.conftest import settings_env  # noqa: F401 - a fixture
 from tests.callback.stories import ADMIN, new_id, open_store, qr_scene
+from tests.console.conftest import admin  # noqa: F401 - a fixture
 
 sim = WeChat()
 
