@@ -2,8 +2,9 @@
 
 Each handler returns an Outcome: the reply text (None = `success`) and, if the message
 changes anything, the effects to commit together with the dedupe record: transaction items
-their owners provide (customers, store stats). Handlers may read (one round trip at most) but
-never write themselves, except TEMPLATESENDJOBFINISH, whose effect is the notifications
+their owners provide (customers, store stats, the inbox). Handlers may read (one round trip at
+most; the inbox's two: the customer's store, then the conversation with its store's settings)
+but never write themselves, except TEMPLATESENDJOBFINISH, whose effect is the notifications
 capability's own idempotent status update.
 """
 

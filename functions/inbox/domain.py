@@ -243,14 +243,21 @@ def get_conversation(cid: str, with_messages: bool = True) -> Conversation:
     return _to_domain(row, messages_of(cid) if with_messages else None)
 
 
-def _decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+def _decode_cursor(cursor: str | None, index: str, partition: str) -> dict[str, Any] | None:
+    """The page's start key, only as this API gave it: the keys of `index` in `partition`."""
     if not cursor:
         return None
+    names = {"pk", "sk", f"{index}pk", f"{index}sk"}
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
-        if not isinstance(key, dict) or not all(
-            isinstance(k, str) and isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str)
-            for k, v in key.items()
+        if (
+            not isinstance(key, dict)
+            or set(key) != names
+            or not all(
+                isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()
+            )
+            or key[f"{index}pk"]["S"] != partition
+            or not key["pk"]["S"].startswith("CONV#")
         ):
             raise ValueError(cursor)
     except ValueError:
@@ -272,14 +279,20 @@ def list_conversations(
     for its messages."""
     if status not in STATUSES:
         raise InvalidInput(f"status is one of {', '.join(STATUSES)}", code="invalid_status")
-    start = _decode_cursor(cursor)
     if store_id is not None:
+        partition = f"{store_id}#{status}"
         rows = ConversationRow.by_store.query(
-            f"{store_id}#{status}", scan_index_forward=False, limit=limit, last_evaluated_key=start
+            partition,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=_decode_cursor(cursor, "gsi1", partition),
         )
     elif status == "escalated":
         rows = ConversationRow.by_state.query(
-            ESCALATED, scan_index_forward=False, limit=limit, last_evaluated_key=start
+            ESCALATED,
+            scan_index_forward=False,
+            limit=limit,
+            last_evaluated_key=_decode_cursor(cursor, "gsi2", ESCALATED),
         )
     else:
         raise InvalidInput("store_id is required unless status=escalated", code="store_required")

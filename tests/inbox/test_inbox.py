@@ -7,13 +7,20 @@ from datetime import timedelta
 
 import pytest
 
-from functions.core import clock
+from functions.core import clock, txn
+from functions.core.config import get_settings
+from functions.customers.domain import get_customer
 from functions.inbox import domain
 from functions.inbox.models import ConversationRow
 from functions.notifications.domain import get_notification
 from infra.local.wechat_sim import deliver
 from tests.conftest import drain
 from tests.inbox.conftest import ask, call, conversation_of, follower, inbox, sim
+
+# A cursor of the right shape for another store's list: refused, not passed to DynamoDB.
+FORGED = domain._encode_cursor(
+    {k: {"S": v} for k, v in {"pk": "CONV#cv-1", "sk": "CONV", "gsi1pk": "y#open", "gsi1sk": "t"}.items()}
+)
 
 
 def figures(store_id: str) -> domain.ServiceFigures:
@@ -145,8 +152,6 @@ def test_wechat_45015_ends_the_queued_reply_failed_window_closed(client, store, 
 
 
 def test_wechat_43004_marks_the_follower_unsubscribed(client, store, sandbox):
-    from functions.customers.domain import get_customer
-
     openid = follower(client, store)
     ask(client, openid, "在吗")
     sandbox.follower_wrote(openid)
@@ -179,7 +184,6 @@ def test_newest_first_with_a_cursor(client, store):
     for n, openid in enumerate(openids):
         clock.set_now(clock.now() + timedelta(seconds=n + 1))  # distinct, increasing times
         domain_reply, ops = domain.intake(store, domain.Incoming(openid, "text", f"k{n}", text=f"q{n}"))
-        from functions.core import txn
 
         txn.run(ops)
     clock.set_now(None)
@@ -199,6 +203,7 @@ def test_newest_first_with_a_cursor(client, store):
         ("/admin/inbox?status=open", None, 400, "store_required"),
         ("/admin/inbox?store_id=x&status=waiting", None, 400, None),
         ("/admin/inbox?store_id=x&cursor=not-a-cursor", None, 400, "invalid_cursor"),
+        ("/admin/inbox?store_id=x&cursor=" + FORGED, None, 400, "invalid_cursor"),
         ("/admin/inbox/cv-none/replies", {"text": "hi"}, 404, "conversation_not_found"),
         ("/admin/inbox/cv-none/replies", {"text": ""}, 400, None),
         ("/admin/inbox/cv-none/replies", {"text": "x" * 2049}, 400, None),
@@ -264,7 +269,6 @@ def test_escalation_fires_once_after_the_timeout_and_never_for_an_answered_one(c
 
 def test_the_escalation_setting_is_read_from_the_environment(settings_env):
     settings_env(INBOX_ESCALATE_MIN="5")
-    from functions.core.config import get_settings
 
     assert get_settings().inbox_escalate_min == 5
     settings_env(INBOX_ESCALATE_MIN="0")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from functions.core import clock
+from functions.core import clock, txn
 from functions.inbox import domain
 from functions.inbox.models import ConversationRow
 from infra.local.wechat_sim import deliver
@@ -70,7 +70,6 @@ def test_three_questions_each_delivered_three_times_at_once_are_stored_once_each
 def test_racing_escalation_runs_escalate_once(client, store, patient_clients):
     openid = new_id("o")
     _, ops = domain.intake(store, domain.Incoming(openid, "text", "k1", text="有人吗"))
-    from functions.core import txn
 
     txn.run(ops)
     clock.set_now(clock.now() + timedelta(minutes=31))
@@ -83,8 +82,6 @@ def test_racing_escalation_runs_escalate_once(client, store, patient_clients):
 
 @pytest.mark.slow
 def test_an_answer_racing_the_escalation_is_never_escalated_after_it(client, store, patient_clients):
-    from functions.core import txn
-
     for _ in range(5):
         openid = new_id("o")
         txn.run(domain.intake(store, domain.Incoming(openid, "text", "k1", text="有人吗"))[1])
