@@ -71,6 +71,8 @@ def bench_latency(n: int, warmup: int) -> None:
             f"o{uuid.uuid4().hex[:12]}", "subscribe", f"qrscene_{scene.scene}"
         ),
         "text keyword (物流)": lambda i: sim.text(f"o{uuid.uuid4().hex[:12]}", "我的物流"),
+        # the store inbox: two reads (the store, the conversation) and the transaction
+        "text into the inbox": lambda i: sim.text(f"o{uuid.uuid4().hex[:12]}", "冰箱什么时候到"),
         "TEMPLATESENDJOBFINISH": lambda i: sim.event(
             "obench", "TEMPLATESENDJOBFINISH", MsgID=str(10_000_000 + i), Status="success"
         ),
