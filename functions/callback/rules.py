@@ -142,11 +142,16 @@ def to_inbox(m: Message) -> Outcome:
     store (HQ without one), with the dedupe record; the store's acknowledgement, if any, at
     most once a day."""
     media_id = m.fields.get("MediaId") if m.msg_type in ("image", "voice") else None
+    if m.msg_type == "text":
+        text: str | None = m.content
+    else:  # a voice message carries WeChat's speech recognition when the account turned it on
+        recognition = m.fields.get("Recognition")
+        text = recognition.strip() or None if isinstance(recognition, str) else None
     incoming = inbox.Incoming(
         openid=m.from_user,
         type=m.msg_type,
         key=m.dedupe_key[-16:],
-        text=m.content if m.msg_type == "text" else None,
+        text=text,
         media_id=media_id.strip()[:256] if isinstance(media_id, str) else None,
     )
     reply, effects = inbox.intake(customers.first_store_of(m.from_user), incoming)

@@ -57,7 +57,8 @@ def test_images_and_voice_keep_their_media_id_and_text_is_capped(client, store):
         xml = (
             f"<xml><ToUserName>gh_x</ToUserName><FromUserName>{openid}</FromUserName>"
             f"<CreateTime>{now}</CreateTime><MsgType>{kind}</MsgType><MediaId>{media}</MediaId>"
-            f"<MsgId>{now}{len(media)}</MsgId></xml>"
+            + ("<Recognition>冰箱什么时候到</Recognition>" if kind == "voice" else "")
+            + f"<MsgId>{now}{len(media)}</MsgId></xml>"
         )
         assert deliver(client, sim, xml) == (200, "success")
     long_text = "冰" * 1000  # 3000 bytes of UTF-8
@@ -67,6 +68,7 @@ def test_images_and_voice_keep_their_media_id_and_text_is_capped(client, store):
         ("image", "MEDIA_IMG_1"),
         ("voice", "MEDIA_VOICE_1"),
     ]
+    assert messages[1]["text"] == "冰箱什么时候到"  # WeChat's speech recognition, when it sends one
     assert messages[2]["text"] == "冰" * 682 and len(messages[2]["text"].encode()) <= 2048
 
 
