@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     python -m infra.local.wechat_sim click o-demo MY_BOOKINGS
     """
     import json
+    import sys
     import urllib.error
     import urllib.request
 
@@ -215,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             data=json.dumps({"openid": args.openid}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        urllib.request.urlopen(tell, timeout=5).read()
+        try:
+            urllib.request.urlopen(tell, timeout=5).read()
+        except OSError as error:
+            print(f"{PROG}: the sandbox was not told that {args.openid} wrote ({error})", file=sys.stderr)
     print(json.dumps(sim.open_reply(reply, args.mode), ensure_ascii=False, indent=2))
     return 0
 
