@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactGet
 
 from functions.core import clock, txn
 from functions.core.config import get_settings
 from functions.core.errors import Conflict, InvalidInput, NotFound
-from functions.core.models import transaction_connection
+from functions.core.models import condition_failed, transaction_connection
 from functions.inbox.models import (
     CONV_SK,
     SETTINGS_SK,
@@ -402,20 +402,30 @@ def _reply_ops(row: ConversationRow, text: str, operator: str | None) -> tuple[l
 
 
 def close(cid: str) -> Conversation:
-    """Closed (again: no change); a new customer message reopens it with the same id."""
-    row = _get_row(cid)
-    if row.status != "closed":
-        row.update(
-            actions=[
-                ConversationRow.status.set("closed"),
-                ConversationRow.gsi1pk.set(f"{row.store_id}#closed"),
-                ConversationRow.awaiting_since.remove(),
-                ConversationRow.gsi2pk.remove(),
-                ConversationRow.gsi2sk.remove(),
-            ],
-            condition=ConversationRow.pk.exists(),
-        )
-    return _to_domain(row)
+    """Closed (again: no change); a new customer message reopens it with the same id. Conditioned
+    on the status read, so a message arriving meanwhile is never closed unseen: read again."""
+    for _ in range(ATTEMPTS):
+        row = _get_row(cid)
+        if row.status == "closed":
+            return _to_domain(row)
+        try:
+            row.update(
+                actions=[
+                    ConversationRow.status.set("closed"),
+                    ConversationRow.gsi1pk.set(f"{row.store_id}#closed"),
+                    ConversationRow.awaiting_since.remove(),
+                    ConversationRow.gsi2pk.remove(),
+                    ConversationRow.gsi2sk.remove(),
+                ],
+                condition=(ConversationRow.status == row.status)
+                & (ConversationRow.last_customer_message_at == row.last_customer_message_at),
+            )
+        except UpdateError as error:
+            if condition_failed(error):
+                continue
+            raise
+        return _to_domain(row)
+    raise Conflict("the conversation keeps changing; try again", code="conversation_busy")
 
 
 # -- escalation (scheduled) -----------------------------------------------------------------
