@@ -50,6 +50,10 @@ class Settings:
     h5_base_url: str
     wechat_oauth_base: str
     wechat_mp_base: str
+    template_receipt: str = "TPL_RECEIPT_SANDBOX"
+    template_referral: str = "TPL_REFERRAL_SANDBOX"
+    points_per_yuan: int = 1
+    referral_points: int = 100
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -99,7 +103,18 @@ def load_settings() -> Settings:
         ),
         # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
         wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
+        template_receipt=_env("TEMPLATE_RECEIPT", "TPL_RECEIPT_SANDBOX"),
+        template_referral=_env("TEMPLATE_REFERRAL", "TPL_REFERRAL_SANDBOX"),
+        points_per_yuan=_non_negative("POINTS_PER_YUAN", "1"),
+        referral_points=_non_negative("REFERRAL_POINTS", "100"),
     )
+
+
+def _non_negative(name: str, default: str) -> int:
+    value = int(_env(name, default))
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def _message_mode(value: str) -> str:

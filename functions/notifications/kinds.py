@@ -32,4 +32,6 @@ KINDS: dict[str, Kind] = {
     "service_scheduled": Kind("template_booking"),
     "service_cancelled": Kind("template_booking"),
     "service_reminder": Kind("template_booking"),
+    "order_receipt": Kind("template_receipt"),
+    "referral_rewarded": Kind("template_referral"),
 }
