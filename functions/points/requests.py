@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
-from msgspec import Meta
 
-from functions.core.fields import CampaignId
-
-Cursor = Annotated[
-    str, Meta(pattern=r"^[A-Za-z0-9_-]{1,400}$(?!\n)", description="the `cursor` of the previous page")
-]
+from functions.core.fields import CampaignId, Cursor
 
 
 class PointsQuery(msgspec.Struct, forbid_unknown_fields=False):
