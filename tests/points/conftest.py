@@ -61,3 +61,25 @@ def callback(client: Any, xml: str) -> str:
     status, reply = deliver(client, sim, xml, timestamp=clock.now_ts())
     assert status == 200, reply
     return reply["Content"] if isinstance(reply, dict) else ""
+
+
+def on_sale_direct(points_cost: int, **terms: Any) -> str:
+    """A campaign on sale for points, saved through the coupons domain (no HTTP client)."""
+    import msgspec
+
+    from functions.coupons import campaigns
+    from functions.coupons.requests import CampaignRequest
+
+    campaign_id = uid("pts")
+    body = {
+        "title": "积分兑换",
+        "discount_cents": 500,
+        "valid_from": "2020-01-01",
+        "valid_to": "2099-12-31",
+        "total_limit": 1000,
+        "per_customer_limit": 1000,
+        "points_cost": points_cost,
+        **terms,
+    }
+    campaigns.put_campaign(campaign_id, msgspec.convert(body, CampaignRequest))
+    return campaign_id
