@@ -9,6 +9,7 @@ from functions.callback.handlers import blueprint as callback
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
+from functions.h5 import points as _points_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5 import warranty as _warranty_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health

@@ -57,7 +57,8 @@ def scene_of(ref_code: str) -> str:
 @dataclass(frozen=True)
 class SharePage:
     sharer: str
-    image_url: str
+    qr_url: str  # what the QR code holds: the page draws it (no image from WeChat's host)
+    image_url: str  # WeChat's own picture of it (showqrcode)
     expires_ts: int
 
 
@@ -67,19 +68,19 @@ def share_page(ref_code: str) -> SharePage:
     sharer = customers.owner_of_ref_code(ref_code)
     if sharer is None:
         raise NotFound("no such share link", code="share_not_found")
-    ticket, expires_ts = _share_qrcode(ref_code)
+    ticket, url, expires_ts = _share_qrcode(ref_code)
     _count(sharer, views=1)
-    return SharePage(sharer, image_url(ticket), expires_ts)
+    return SharePage(sharer, url, image_url(ticket), expires_ts)
 
 
-def _share_qrcode(ref_code: str) -> tuple[str, int]:
-    """(ticket, expiry) of the code's temporary QR code: the cached one while it has more than
+def _share_qrcode(ref_code: str) -> tuple[str, str, int]:
+    """(ticket, url, expiry) of the code's temporary QR code: the cached one while it has more than
     SHARE_QR_MARGIN_S left, else a new one from WeChat (inline: the page needs its ticket)."""
     now = clock.now_ts()
     try:
         cached = ShareQrRow.get(share_qr_pk(ref_code), QR)
         if int(cached.expires_ts) - now > SHARE_QR_MARGIN_S:
-            return cached.ticket, int(cached.expires_ts)
+            return cached.ticket, cached.url, int(cached.expires_ts)
     except DoesNotExist:
         pass
     from functions.core import wechat  # lazily: only the share page calls WeChat
@@ -94,16 +95,12 @@ def _share_qrcode(ref_code: str) -> tuple[str, int]:
     except (wechat.WeChatError, OSError) as error:  # OSError: requests' network errors
         raise WeChatRefused(f"WeChat refused the share code: {error}") from None
     expires_ts = now + int(result.get("expire_seconds") or SHARE_QR_TTL_S)
+    ticket, url = str(result["ticket"]), str(result.get("url") or "")
     # Two first views at once each store a valid code; the later write wins, both work.
     ShareQrRow(
-        share_qr_pk(ref_code),
-        QR,
-        ticket=str(result["ticket"]),
-        url=str(result.get("url", "")),
-        expires_ts=expires_ts,
-        expires_at=expires_ts,
+        share_qr_pk(ref_code), QR, ticket=ticket, url=url, expires_ts=expires_ts, expires_at=expires_ts
     ).save()
-    return str(result["ticket"]), expires_ts
+    return ticket, url, expires_ts
 
 
 def _counter_actions(views: int = 0, follows: int = 0, first_orders: int = 0) -> list[Any]:
