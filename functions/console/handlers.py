@@ -45,6 +45,7 @@ from functions.coupons import campaigns, issuing
 from functions.coupons.requests import MAX_OPENIDS, CampaignRequest, IssueRequest, TriggerRequest
 from functions.notifications import report
 from functions.operators import domain as operators
+from functions.points.referrals import referrers
 from functions.reminders.stats import run_stats
 from functions.stores import domain as stores
 from functions.stores import qrcodes
@@ -492,3 +493,21 @@ def audit_page(caller: Caller, query: RangeQuery) -> Response:
     """Who changed what, and when (admins only)."""
     caller.require_admin()
     return render("console/audit.html", caller, nav="audit", entries=audit.recent(days=14))
+
+
+@console_page("/console/referrals")
+def referrals_page(caller: Caller) -> Response:
+    """Sharers: views of their share page, follows through it, and those followers' first orders."""
+    caller.require_admin()
+    sharers = referrers()
+    return render(
+        "console/referrals.html",
+        caller,
+        nav="referrals",
+        sharers=sharers,
+        totals={
+            "views": sum(r.views for r in sharers),
+            "follows": sum(r.follows for r in sharers),
+            "first_orders": sum(r.first_orders for r in sharers),
+        },
+    )

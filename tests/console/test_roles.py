@@ -58,6 +58,7 @@ CASES = {
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
+    ("GET", "/console/referrals"): [("/console/referrals", None, 403)],
     # for every operator
     ("GET", "/console/login"): [("/console/login", None, 200)],
     ("POST", "/console/login"): [],  # signing in: tests/console/test_console.py

@@ -134,3 +134,18 @@ def test_two_sharers_codes_racing_for_one_new_follower_give_one_referral(client)
             except ReferrerRow.DoesNotExist:
                 continue
             assert not row.follows
+
+
+def test_the_console_shows_each_sharers_views_follows_and_first_orders(client, admin_headers):
+    from tests.console.conftest import Browser, put_operator
+
+    sharer, friend = uid("o"), uid("o")
+    code = ref_code(client, sharer)
+    assert client.http.get(f"/h5/r/{code}").status_code == 200
+    follow_through(client, friend, code)
+    first_order(friend)
+    admin = Browser(client)
+    assert admin.login(put_operator(client, admin_headers)).status == 303
+    page = admin.get("/console/referrals")
+    assert page.status == 200
+    assert f"<tr><th>{sharer}</th><td>1</td><td>1</td><td>1</td></tr>" in page.text
