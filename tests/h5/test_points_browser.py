@@ -16,7 +16,7 @@ import requests
 
 from infra.local.wechat_sim import WeChat
 from tests.conftest import wait_for
-from tests.h5.test_browser import chromium, menu_link, phone, post, put  # noqa: F401 - fixtures
+from tests.h5.test_browser import menu_link, phone, post, put  # noqa: F401 - `phone`: its fixture
 
 pytestmark = pytest.mark.e2e
 sim = WeChat()  # `make run` uses the sandbox account's token
