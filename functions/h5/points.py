@@ -13,6 +13,7 @@ These routes join the h5 Blueprint; app.py imports this module before registerin
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,6 +26,7 @@ from functions.coupons.campaigns import Campaign, for_points
 from functions.coupons.issuing import benefit_text
 from functions.customers.domain import ref_code_of
 from functions.h5.handlers import CsrfToken, blueprint, customer_page, errors
+from functions.h5.warranty import RequestKey
 from functions.points import exchange, ledger, referrals
 from functions.points.ledger import Entry
 from functions.web import qr
@@ -42,6 +44,7 @@ class PointsQuery(msgspec.Struct, forbid_unknown_fields=False):
 class ExchangeForm(msgspec.Struct, forbid_unknown_fields=False):
     csrf_token: CsrfToken
     campaign_id: CampaignId
+    request_key: RequestKey  # drawn with the page: a form sent twice exchanges once
 
 
 @dataclass(frozen=True)
@@ -94,13 +97,14 @@ def my_points(caller: Session, query: PointsQuery) -> Response:
         on_sale=on_sale,
         done=query.done,
         share=links.share_path(ref_code_of(caller.openid)),
+        request_key=uuid.uuid4().hex,
     )
 
 
 @customer_page(links.POINTS, methods=("POST",), form=ExchangeForm)
 def exchange_points(caller: Session, form: ExchangeForm) -> Response:
     """Exchange points for a coupon: the points and the coupon in one step, or nothing."""
-    exchange.exchange(caller.openid, form.campaign_id)
+    exchange.exchange(caller.openid, form.campaign_id, form.request_key)
     return redirect(f"{links.POINTS}?done=exchanged")
 
 

@@ -24,12 +24,15 @@ SOURCE = "points"
 class Exchanged:
     coupon: Coupon
     balance: int
+    replayed: bool = False  # the request key had exchanged already: that coupon, nothing debited
 
 
-def exchange(openid: str, campaign_id: str) -> Exchanged:
+def exchange(openid: str, campaign_id: str, request_key: str | None = None) -> Exchanged:
     """Debit the campaign's points cost and issue its coupon, together; or raise 409
     insufficient_points / sold_out / limit_reached, 422 not_for_points / campaign_ended /
-    campaign_not_started, 404 campaign_not_found."""
+    campaign_not_started, 404 campaign_not_found. With `request_key` (an Idempotency-Key, a
+    page's form key), sending the same exchange again answers its coupon and debits nothing:
+    the coupon's issue key is written in the same transaction as the debit."""
     campaign = require_campaign(campaign_id)
     if campaign.points_cost is None:
         raise RuleBroken("this campaign's coupons are not for points", code="not_for_points")
@@ -44,9 +47,10 @@ def exchange(openid: str, campaign_id: str) -> Exchanged:
         campaign,
         openid,
         SOURCE,
+        issue_key=f"exchange:{openid}:{request_key}" if request_key else None,
         with_ops=lambda coupon: ledger.debit_ops(
             openid, f"exchange:{coupon.code}", cost, "exchange", campaign_id
         ),
         on_failed={ledger.BALANCE_LABEL: insufficient},
     )
-    return Exchanged(result.coupon, ledger.balance_of(openid))
+    return Exchanged(result.coupon, ledger.balance_of(openid), replayed=not result.new)

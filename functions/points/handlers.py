@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice import Response
 
-from functions.core.http import Blueprint
+from functions.bookings.requests import IdempotencyKey
+from functions.core.http import Blueprint, check, header
 from functions.coupons.codes import display
 from functions.points import exchange, ledger
 from functions.points.requests import ExchangeRequest, PointsQuery
@@ -20,6 +21,13 @@ def my_points(openid: str, query: PointsQuery) -> Response:
 
 @blueprint.route("/points/exchange", methods=["POST"], auth="customer", body=ExchangeRequest)
 def exchange_points(openid: str, body: ExchangeRequest) -> Response:
-    """Buy a coupon of a campaign with `points_cost`: the points and the coupon in one step."""
-    done = exchange.exchange(openid, body.campaign_id)
-    return Response(body={"code": display(done.coupon.code), "balance": done.balance}, status_code=201)
+    """Buy a coupon of a campaign with `points_cost`: the points and the coupon in one step (an
+    Idempotency-Key header makes a retry answer the same coupon and debit nothing)."""
+    key = check(
+        header(blueprint.current_request, "Idempotency-Key") or None, IdempotencyKey | None, "idempotency_key"
+    )
+    done = exchange.exchange(openid, body.campaign_id, key)
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
+    return Response(
+        body={"code": display(done.coupon.code), "balance": done.balance}, status_code=201, headers=headers
+    )

@@ -29,16 +29,22 @@ def test_the_points_page_exchanges_points_for_a_coupon(phone):
     assert "到店扫码" in shown.text and "+60" in shown.text
     assert f'value="{affordable}"' in shown.text and "积分不足" in shown.text  # the 500 one
     assert "/h5/r/" in shown.text  # my share link
-    # And exchange 50 of them
-    done = device.post("/h5/points", {"csrf_token": shown.csrf, "campaign_id": affordable})
+    # And exchange 50 of them, the form sent twice (a double tap)
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', shown.text).group(1)
+    form = {"csrf_token": shown.csrf, "campaign_id": affordable, "request_key": key}
+    done = device.post("/h5/points", form)
+    assert device.post("/h5/points", form).path() == "/h5/points?done=exchanged"
     # Then the page says so, the balance is 10, and the coupon is among my coupons
     assert (done.status, done.path()) == (303, "/h5/points?done=exchanged")
     after = device.get(done.path())
     assert "兑换成功" in after.text and 'class="points__figure">10<' in after.text
     assert "兑换优惠券" in after.text and "-50" in after.text
-    assert "积分兑换" in device.get("/h5/coupons").text
-    # And a second exchange is refused with a page that says why, and changes nothing
-    refused = device.post("/h5/points", {"csrf_token": shown.csrf, "campaign_id": affordable})
+    assert device.get("/h5/coupons").text.count("积分兑换") == 1
+    # And another exchange is refused with a page that says why, and changes nothing
+    key = re.search(r'name="request_key" value="([0-9a-f]{32})"', after.text).group(1)
+    refused = device.post(
+        "/h5/points", {"csrf_token": shown.csrf, "campaign_id": affordable, "request_key": key}
+    )
     assert refused.status == 409 and "积分不足" in refused.text
     assert 'class="points__figure">10<' in device.get("/h5/points").text
 
@@ -49,7 +55,8 @@ def test_the_points_page_needs_a_session_and_its_form_a_csrf_token(phone):
     openid = uid("o")
     give_points(openid, 100)
     campaign_id = on_sale_direct(10)
-    forged = phone(openid).post("/h5/points", {"csrf_token": "forged", "campaign_id": campaign_id})
+    fields = {"csrf_token": "forged", "campaign_id": campaign_id, "request_key": "0" * 32}
+    forged = phone(openid).post("/h5/points", fields)
     assert forged.status == 403
     from functions.points.ledger import balance_of
 

@@ -191,3 +191,20 @@ def test_history_pages_newest_first(client):
     assert [h["delta"] for h in second["history"]] == [5, 4, 3, 2, 1] and second["cursor"] is None
     bad = client.http.get("/points?cursor=%00", headers=customer_headers(openid))
     assert bad.status_code == 400
+
+
+def test_an_exchange_retried_with_its_idempotency_key_debits_once(client):
+    openid = uid("o")
+    give_points(openid, 100)
+    campaign_id = on_sale(client, 30)
+    headers = {**customer_headers(openid), "Idempotency-Key": "exchange-0001"}
+    body = json.dumps({"campaign_id": campaign_id})
+    first = client.http.post("/points/exchange", headers=headers, body=body)
+    again = client.http.post("/points/exchange", headers=headers, body=body)
+    assert first.status_code == again.status_code == 201
+    assert again.json_body == {"code": first.json_body["code"], "balance": 70}
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert points_of(client, openid)["balance"] == 70
+    assert len(client.http.get("/coupons", headers=headers).json_body) == 1
+    bad = client.http.post("/points/exchange", headers={**headers, "Idempotency-Key": "\u00e9"}, body=body)
+    assert bad.status_code == 400
