@@ -242,6 +242,7 @@ class QrCodeView:
     ticket: str | None
     url: str | None
     expire_seconds: int | None
+    points: int | None = None  # a table card's points per scan
 
 
 def list_stores() -> list[Store]:
@@ -305,4 +306,5 @@ def _to_qrcode(row: SceneRow) -> QrCodeView:
         row.ticket,
         row.url,
         expires,
+        int(row.points) if row.points is not None else None,
     )

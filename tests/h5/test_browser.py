@@ -24,6 +24,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
+from tests.h5.conftest import ARGS, CHROMIUM, INSTALL  # noqa: F401 - tests/console/test_browser.py's
 
 pytestmark = pytest.mark.e2e
 # The session's browser is tests/h5/conftest.py's `chromium`, shared with the other browser tests.

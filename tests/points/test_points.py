@@ -208,3 +208,23 @@ def test_an_exchange_retried_with_its_idempotency_key_debits_once(client):
     assert len(client.http.get("/coupons", headers=headers).json_body) == 1
     bad = client.http.post("/points/exchange", headers={**headers, "Idempotency-Key": "\u00e9"}, body=body)
     assert bad.status_code == 400
+
+
+def test_ops_make_a_table_card_in_the_console(client, admin_headers):
+    from tests.console.conftest import Browser, put_operator
+
+    store_id = open_store(client)
+    admin = Browser(client)
+    assert admin.login(put_operator(client, admin_headers)).status == 303
+    page = admin.get(f"/console/stores/{store_id}")
+    made = admin.post(
+        f"/console/stores/{store_id}/qrcodes", {"csrf_token": page.csrf, "points": "15", "permanent": "on"}
+    )
+    assert made.status == 303 and "pts" in made.location
+    assert "积分台卡 +15" in admin.get(f"/console/stores/{store_id}").text
+    for bad in ("²", "0", "abc", "1000000"):
+        refused = admin.post(f"/console/stores/{store_id}/qrcodes", {"csrf_token": page.csrf, "points": bad})
+        assert refused.status == 400, (bad, refused.status)
+    openid = uid("o")
+    scene = f"{store_id}#pts"
+    assert callback(client, sim.event(openid, "SCAN", scene)) == "扫码积分 +15，当前积分 15。"
