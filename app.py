@@ -10,6 +10,7 @@ from functions.console import inbox as _inbox_pages  # noqa: F401 - its pages jo
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
+from functions.h5 import points as _points_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5 import warranty as _warranty_pages  # noqa: F401 - its pages join the h5 Blueprint
 from functions.h5.handlers import blueprint as h5
 from functions.health.handlers import blueprint as health
@@ -18,6 +19,7 @@ from functions.logistics.handlers import blueprint as logistics
 from functions.notifications.handlers import blueprint as notifications
 from functions.operators.handlers import blueprint as operators
 from functions.orders.handlers import blueprint as orders
+from functions.points.handlers import blueprint as points
 from functions.reminders.handlers import blueprint as reminders
 from functions.stores.handlers import blueprint as stores
 from functions.warranty.handlers import blueprint as warranty
@@ -41,3 +43,4 @@ app.register_blueprint(operators)
 app.register_blueprint(console)
 app.register_blueprint(warranty)
 app.register_blueprint(inbox)
+app.register_blueprint(points)

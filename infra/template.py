@@ -105,6 +105,10 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "H5BaseUrl": ("H5_BASE_URL", "https://h5.example.com"),
     "WechatOauthBase": ("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com"),
     "WechatMpBase": ("WECHAT_MP_BASE", "https://mp.weixin.qq.com"),
+    "TemplateReceipt": ("TEMPLATE_RECEIPT", "set-me"),
+    "TemplateReferral": ("TEMPLATE_REFERRAL", "set-me"),
+    "PointsPerYuan": ("POINTS_PER_YUAN", "1"),
+    "ReferralPoints": ("REFERRAL_POINTS", "100"),
 }
 OPERATIONS_PARAMETERS: dict[str, dict[str, Any]] = {
     "Stage": {"Type": "String", "AllowedPattern": "[a-z0-9]+", "Description": "Deployment stage"},

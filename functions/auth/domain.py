@@ -6,7 +6,7 @@ from typing import Any
 
 from functions.core.errors import Unauthenticated, Unavailable
 from functions.core.session import issue_token
-from functions.customers.domain import get_customer
+from functions.customers.domain import get_customer, ref_code_of
 
 # WeChat's answers for a code that is wrong, used or expired (40029, 40163) or an OAuth
 # refusal; anything else is WeChat being unavailable.
@@ -27,10 +27,12 @@ def sign_in(code: str) -> dict[str, str]:
 
 
 def me(openid: str) -> dict[str, Any]:
-    """What the customer's pages need to know about them; a customer not yet known is neither."""
+    """What the customer's pages need to know about them; a customer not yet known is neither.
+    `ref_code` is their share code (made on first ask)."""
     customer = get_customer(openid)
     return {
         "openid": openid,
         "subscribed": bool(customer and customer.subscribed),
         "reminder_consent": bool(customer and customer.reminder_consent),
+        "ref_code": ref_code_of(openid),
     }

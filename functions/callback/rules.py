@@ -22,6 +22,8 @@ from functions.customers.domain import Touch
 from functions.inbox import domain as inbox
 from functions.logistics.summary import for_customer as shipments_of
 from functions.notifications.delivery import mark_delivery
+from functions.points import earning as points
+from functions.points import referrals
 from functions.stores import stats
 from functions.stores.domain import UNKNOWN_STORE, scan_target
 
@@ -29,12 +31,16 @@ DEFAULT_WELCOME = "欢迎关注！回复“物流”查看快递进度，回复�
 REMINDERS_ON_TEXT = "已开启补货提醒，我们会在合适的时候提醒您。回复“TD”可随时退订。"
 REMINDERS_OFF_TEXT = "已关闭补货提醒，您将不再收到提醒消息。"
 QR_PREFIX = "qrscene_"
+ALREADY_FOLLOWING = "您已关注我们啦。回复“积分”查看您的积分。"
 
 
 @dataclass(frozen=True)
 class Outcome:
     reply: str | None = None
     effects: Sequence[txn.Op] | None = None  # None: nothing to commit, no dedupe record
+    # Labels whose failed condition means "what the handler read has changed": the handler is
+    # run again (once) to read afresh, instead of the delivery failing (points, referrals).
+    rerun_on: tuple[str, ...] = ()
 
 
 Handler = Callable[[Message], Outcome]
@@ -84,11 +90,31 @@ def _attributed(m: Message, scene: str, kind: str) -> Outcome:
     effects = [*customers.follow_ops(m.from_user, at, touch), stats.counters_op(target.store_id, counters)]
     if target.staff_id:  # the staff leaderboard: scans and followers won by this staff member's code
         effects.append(stats.staff_counters_op(target.store_id, target.staff_id, counters))
+    if target.points is not None:  # a table card: its points, once per store and business day
+        credit = points.scan_credit(m.from_user, target.store_id, target.points)
+        reply = f"{target.welcome}\n{credit.text()}" if kind == "subscribe" else credit.text()
+        return Outcome(reply, [*effects, *credit.ops], rerun_on=points.RERUN_ON)
     return Outcome(target.welcome, effects)
 
 
 def subscribe_with_scene(m: Message) -> Outcome:
     return _attributed(m, m.event_key[len(QR_PREFIX) :], "subscribe")
+
+
+def subscribe_with_referral(m: Message) -> Outcome:
+    """A follow through a customer's share code: the sharer's referral if this follower is new."""
+    at = clock.iso(clock.now())
+    ref_code = m.event_key[len(QR_PREFIX) + len(referrals.SCENE_PREFIX) :]
+    referral = referrals.referral_for(m.from_user, ref_code)
+    if referral is None:
+        return subscribe(m)
+    effects = [*customers.follow_ops(m.from_user, at, first_follow=True), *referral.ops]
+    return Outcome(DEFAULT_WELCOME, effects, rerun_on=referrals.RERUN_ON)
+
+
+def scan_referral(m: Message) -> Outcome:
+    """A follower scanning a share code: already ours, never re-attributed."""
+    return Outcome(ALREADY_FOLLOWING)
 
 
 def subscribe(m: Message) -> Outcome:
@@ -131,6 +157,10 @@ def reminders(consent: bool) -> Handler:
     return handler
 
 
+def my_points(m: Message) -> Outcome:
+    return Outcome(points.balance_text(m.from_user))
+
+
 def delivery_report(m: Message) -> Outcome:
     if m.msg_id:
         mark_delivery(m.msg_id, m.status)
@@ -163,8 +193,16 @@ def ignore(_: Message) -> Outcome:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "subscribe_referral",
+        subscribe_with_referral,
+        "event",
+        "subscribe",
+        event_key_prefix=QR_PREFIX + referrals.SCENE_PREFIX,
+    ),
     Rule("subscribe_with_scene", subscribe_with_scene, "event", "subscribe", event_key_prefix=QR_PREFIX),
     Rule("subscribe", subscribe, "event", "subscribe"),
+    Rule("scan_referral", scan_referral, "event", "SCAN", event_key_prefix=referrals.SCENE_PREFIX),
     Rule("scan", scan, "event", "SCAN"),
     Rule("unsubscribe", unsubscribe, "event", "unsubscribe"),
     Rule("click_shipments", my_shipments, "event", "CLICK", "MY_SHIPMENTS"),
@@ -172,11 +210,13 @@ RULES: tuple[Rule, ...] = (
     Rule("click_coupons", my_coupons, "event", "CLICK", "MY_COUPONS"),
     Rule("click_reminders_on", reminders(True), "event", "CLICK", "REMINDERS_ON"),
     Rule("click_reminders_off", reminders(False), "event", "CLICK", "REMINDERS_OFF"),
+    Rule("click_points", my_points, "event", "CLICK", "MY_POINTS"),
     Rule("delivery_report", delivery_report, "event", "TEMPLATESENDJOBFINISH"),
     Rule("text_unsubscribe_reminders", reminders(False), "text", text_exact=("退订", "TD")),
     Rule("text_shipments", my_shipments, "text", text_contains=("物流", "快递")),
     Rule("text_bookings", my_bookings, "text", text_contains=("预约",)),
     Rule("text_coupons", my_coupons, "text", text_contains=("券",)),
+    Rule("text_points", my_points, "text", text_contains=("积分",)),
     # The store inbox: the last rules before the catch-all, so every keyword rule comes first.
     Rule("inbox_text", to_inbox, "text"),
     Rule("inbox_image", to_inbox, "image"),

@@ -14,6 +14,7 @@ operator's cookie and CSRF (functions.console.session).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
@@ -45,9 +46,11 @@ from functions.coupons import campaigns, issuing
 from functions.coupons.requests import MAX_OPENIDS, CampaignRequest, IssueRequest, TriggerRequest
 from functions.notifications import report
 from functions.operators import domain as operators
+from functions.points.referrals import referrers
 from functions.reminders.stats import run_stats
 from functions.stores import domain as stores
 from functions.stores import qrcodes
+from functions.stores.requests import CardPoints
 from functions.web import pages
 
 blueprint = Blueprint(__name__)
@@ -155,6 +158,7 @@ class QrForm(msgspec.Struct, forbid_unknown_fields=False):
     staff: Annotated[str, Meta(max_length=64)] = ""  # a staff id; empty: the store's own code
     staff_name: Annotated[str, Meta(max_length=32)] = ""
     permanent: Literal["on", ""] = ""
+    points: Annotated[str, Meta(max_length=8)] = ""  # a table card's points per scan; empty: not a card
 
 
 class CardQuery(msgspec.Struct, forbid_unknown_fields=False):
@@ -286,6 +290,16 @@ def store_page(caller: Caller, store_id: str, query: RangeQuery) -> Response:
     )
 
 
+def _card_points(text: str) -> int | None:
+    """A table card's points from the form (ASCII digits only: `int("²")` raises), or None."""
+    text = text.strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]{1,8}", text):
+        raise InvalidInput("points must be a whole number", code="invalid_points")
+    return check(int(text), CardPoints, "points")
+
+
 @console_page("/console/stores/{store_id}/qrcodes", methods=("POST",), form=QrForm, path_types=STORE)
 def create_qrcode(caller: Caller, store_id: str, form: QrForm) -> Response:
     """Create a QR code for the store or one of its staff (and name the staff member)."""
@@ -295,7 +309,8 @@ def create_qrcode(caller: Caller, store_id: str, form: QrForm) -> Response:
     if staff_id and name:
         check(name, DisplayName, "staff_name")
         stores.put_staff(store_id, staff_id, name)
-    code = qrcodes.create_qrcode(store_id, staff_id, permanent=form.permanent == "on")
+    points = _card_points(form.points)
+    code = qrcodes.create_qrcode(store_id, staff_id, permanent=form.permanent == "on", points=points)
     audit.record(
         caller.operator.username,
         caller.operator.role,
@@ -303,7 +318,8 @@ def create_qrcode(caller: Caller, store_id: str, form: QrForm) -> Response:
         code.scene,
         store_id,
         f"{'permanent' if code.permanent else 'temporary'}"
-        + (f", staff {staff_id} {name}" if staff_id else ""),
+        + (f", staff {staff_id} {name}" if staff_id else "")
+        + (f", table card {points} points" if points else ""),
     )
     return done(f"/console/stores/{store_id}/card", scene=code.scene)
 
@@ -492,3 +508,21 @@ def audit_page(caller: Caller, query: RangeQuery) -> Response:
     """Who changed what, and when (admins only)."""
     caller.require_admin()
     return render("console/audit.html", caller, nav="audit", entries=audit.recent(days=14))
+
+
+@console_page("/console/referrals")
+def referrals_page(caller: Caller) -> Response:
+    """Sharers: views of their share page, follows through it, and those followers' first orders."""
+    caller.require_admin()
+    sharers = referrers()
+    return render(
+        "console/referrals.html",
+        caller,
+        nav="referrals",
+        sharers=sharers,
+        totals={
+            "views": sum(r.views for r in sharers),
+            "follows": sum(r.follows for r in sharers),
+            "first_orders": sum(r.first_orders for r in sharers),
+        },
+    )

@@ -27,11 +27,11 @@ from functions.console.session import Caller
 from functions.core import clock
 from functions.core.config import get_settings
 from functions.core.errors import InvalidInput
-from functions.core.fields import StoreId
+from functions.core.fields import Cursor, StoreId
 from functions.coupons.summary import for_customer as coupons_of
 from functions.customers import domain as customers
 from functions.inbox import domain as inbox
-from functions.inbox.requests import ConversationId, Cursor
+from functions.inbox.requests import ConversationId
 from functions.logistics.summary import for_customer as shipments_of
 from functions.notifications.domain import get_notification
 from functions.orders.domain import orders_of

@@ -51,6 +51,10 @@ class Settings:
     wechat_oauth_base: str
     wechat_mp_base: str
     inbox_escalate_min: int  # minutes a store may leave a conversation unanswered (>= 1)
+    template_receipt: str = "TPL_RECEIPT_SANDBOX"
+    template_referral: str = "TPL_REFERRAL_SANDBOX"
+    points_per_yuan: int = 1
+    referral_points: int = 100
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -100,15 +104,19 @@ def load_settings() -> Settings:
         ),
         # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
         wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
-        inbox_escalate_min=_at_least_one("INBOX_ESCALATE_MIN", _env("INBOX_ESCALATE_MIN", "30")),
+        inbox_escalate_min=_at_least("INBOX_ESCALATE_MIN", "30", 1),
+        template_receipt=_env("TEMPLATE_RECEIPT", "TPL_RECEIPT_SANDBOX"),
+        template_referral=_env("TEMPLATE_REFERRAL", "TPL_REFERRAL_SANDBOX"),
+        points_per_yuan=_at_least("POINTS_PER_YUAN", "1", 0),
+        referral_points=_at_least("REFERRAL_POINTS", "100", 0),
     )
 
 
-def _at_least_one(name: str, value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(f"{name} must be at least 1, not {value!r}")
-    return number
+def _at_least(name: str, default: str, minimum: int) -> int:
+    value = int(_env(name, default))
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def _message_mode(value: str) -> str:

@@ -42,3 +42,9 @@ SlotId = Annotated[
 ]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=32, description="a name shown to people")]
 Cents = Annotated[int, Meta(ge=0, le=10**12, description="an amount in fen (1/100 yuan)")]
+# A customer's share code (`/h5/r/<ref_code>`, CONTRACT §14): 16 random URL-safe characters.
+REF_CODE = r"^[A-Za-z0-9_-]{16}$(?!\n)"
+RefCode = Annotated[str, Meta(pattern=REF_CODE, min_length=16, max_length=16, description="a share code")]
+# A page cursor the API handed out (opaque, URL-safe base64).
+CURSOR = r"^[A-Za-z0-9_-]{1,1024}$(?!\n)"
+Cursor = Annotated[str, Meta(pattern=CURSOR, description="the `cursor` of the previous page")]

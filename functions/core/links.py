@@ -69,3 +69,21 @@ def warranty(serial: str) -> str:
 def service() -> str:
     """My after-sales requests and their visits."""
     return page_url(SERVICE)
+
+
+POINTS = "/h5/points"
+SHARE = "/h5/r"
+
+
+def points() -> str:
+    """My points: balance, history, and coupons to exchange them for."""
+    return page_url(POINTS)
+
+
+def share_path(ref_code: str) -> str:
+    return f"{SHARE}/{quote(ref_code, safe='')}"
+
+
+def share(ref_code: str) -> str:
+    """A customer's share page: the QR code that follows the account as their referral."""
+    return page_url(share_path(ref_code))

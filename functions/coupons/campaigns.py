@@ -65,6 +65,7 @@ class Campaign:
     version: int = 0
     full_shards: frozenset[int] = field(default_factory=frozenset)
     issued: int | None = None
+    points_cost: int | None = None  # for sale for points (POST /points/exchange)
 
     def ended(self, now_ts: int | None = None) -> bool:
         return (now_ts if now_ts is not None else clock.now_ts()) > self.valid_to_ts
@@ -88,6 +89,8 @@ class Campaign:
             view["percent_off"] = self.percent_off
         if self.issued is not None:
             view["issued"] = self.issued
+        if self.points_cost is not None:
+            view["points_cost"] = self.points_cost
         return view
 
 
@@ -146,6 +149,7 @@ def campaign_from(campaign_id: str, request: CampaignRequest) -> Campaign:
         trigger=trigger,
         claimable=request.claimable if request.claimable is not None else trigger is None,
         shards=min(shards, total),  # every slice holds at least one coupon
+        points_cost=request.points_cost,
     )
 
 
@@ -188,6 +192,7 @@ def _to_domain(row: CampaignRow, issued: int | None = None) -> Campaign:
         version=int(row.version),
         full_shards=full,
         issued=issued,
+        points_cost=int(row.points_cost) if row.points_cost is not None else None,
     )
 
 
@@ -222,6 +227,16 @@ def campaign_with_counts(campaign_id: str) -> Campaign:
     campaign = require_campaign(campaign_id, consistent=True)
     issued = sum(i for i, _ in shard_counts(campaign))
     return replace(campaign, issued=issued)
+
+
+def for_points(now_ts: int | None = None) -> list[Campaign]:
+    """Campaigns on sale for points now: a points cost, started and not ended."""
+    now_ts = now_ts if now_ts is not None else clock.now_ts()
+    return [
+        c
+        for c in list_campaigns()
+        if c.points_cost is not None and c.valid_from_ts <= now_ts and not c.ended(now_ts)
+    ]
 
 
 def list_campaigns() -> list[Campaign]:
@@ -287,6 +302,7 @@ def _row(spec: Campaign, version: int, created_at: str) -> CampaignRow:
         trigger=spec.trigger.to_json() if spec.trigger else None,
         claimable=spec.claimable,
         shards=spec.shards,
+        points_cost=spec.points_cost,
         version=version,
         created_at=created_at,
         updated_at=now,
@@ -364,6 +380,9 @@ def _update(existing: Campaign, spec: Campaign) -> bool:
                 CampaignRow.per_customer_limit.set(row.per_customer_limit),
                 CampaignRow.trigger.set(row.trigger) if row.trigger else CampaignRow.trigger.remove(),
                 CampaignRow.claimable.set(row.claimable),
+                CampaignRow.points_cost.set(row.points_cost)
+                if row.points_cost is not None
+                else CampaignRow.points_cost.remove(),
                 CampaignRow.version.set(row.version),
                 CampaignRow.full_shards.remove(),
                 CampaignRow.updated_at.set(row.updated_at),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from functions.core import clock, links, txn
-from functions.core.errors import Conflict, Forbidden, RuleBroken
+from functions.core.errors import AppError, Conflict, Forbidden, RuleBroken
 from functions.coupons import codes
 from functions.coupons.campaigns import (
     Campaign,
@@ -157,16 +158,25 @@ def _coupon_row(campaign: Campaign, openid: str, code: str, shard: int, source: 
     )
 
 
-def issue_coupon(campaign: Campaign, openid: str, source: str, issue_key: str | None = None) -> IssueResult:
+def issue_coupon(
+    campaign: Campaign,
+    openid: str,
+    source: str,
+    issue_key: str | None = None,
+    with_ops: Callable[[Coupon], Sequence[txn.Op]] | None = None,
+    on_failed: Mapping[str, AppError] | None = None,
+) -> IssueResult:
     """Issue one coupon of `campaign` to `openid`, or raise Conflict sold_out / limit_reached.
 
-    With `issue_key`, a repeated call returns the coupon the first call issued.
+    With `issue_key`, a repeated call returns the coupon the first call issued. `with_ops` adds
+    another capability's items to the coupon's transaction (the points an exchange debits);
+    `on_failed` names the error for each of their labels whose condition failed.
     """
     order = [
         k for k in random.sample(range(campaign.shards), campaign.shards) if k not in campaign.full_shards
     ]
     for shard in order:
-        result = _try_shard(campaign, openid, source, issue_key, shard)
+        result = _try_shard(campaign, openid, source, issue_key, shard, with_ops, on_failed or {})
         if result is not None:
             return result
         _remember_full(campaign, shard)
@@ -177,51 +187,70 @@ def issue_coupon(campaign: Campaign, openid: str, source: str, issue_key: str | 
     raise Conflict(f"campaign {campaign.campaign_id} is sold out", code="sold_out")
 
 
+def issue_ops(
+    campaign: Campaign, openid: str, source: str, code: str, shard: int, issue_key: str | None = None
+) -> tuple[Coupon, list[txn.Op]]:
+    """The coupon `code` from counter `shard`, as transaction items: the coupon (label "coupon",
+    new), its issue key ("issue_key", new), the shard ("shard", below its slice) and the
+    customer's count ("holder", below the per-customer limit), and its message."""
+    coupon = _coupon_row(campaign, openid, code, shard, source)
+    ops = [txn.put("coupon", coupon, condition=CouponRow.pk.does_not_exist())]
+    if issue_key:
+        ops.append(
+            txn.put(
+                "issue_key",
+                IssueKeyRow(
+                    issue_key_pk(campaign.campaign_id, issue_key),
+                    "ISSUEKEY",
+                    code=code,
+                    created_at=coupon.issued_at,
+                    expires_at=max(campaign.valid_to_ts, clock.now_ts()) + ISSUE_KEY_TTL_S,
+                ),
+                condition=IssueKeyRow.pk.does_not_exist(),
+            )
+        )
+    ops.append(
+        txn.update(
+            "shard",
+            ShardRow(shard_pk(campaign.campaign_id, shard), "SHARD"),
+            actions=[ShardRow.issued.add(1), *([ShardRow.claimed.add(1)] if source == "claim" else [])],
+            condition=ShardRow.issued < ShardRow.slice_limit,
+        )
+    )
+    ops.append(
+        txn.update(
+            "holder",
+            HolderRow(holder_pk(campaign.campaign_id, openid), "HOLDER"),
+            actions=[HolderRow.count.add(1)],
+            condition=HolderRow.count.does_not_exist() | (HolderRow.count < campaign.per_customer_limit),
+        )
+    )
+    issued = to_domain(coupon)
+    ops.append(issued_message_op(issued))
+    return issued, ops
+
+
 def _try_shard(
-    campaign: Campaign, openid: str, source: str, issue_key: str | None, shard: int
+    campaign: Campaign,
+    openid: str,
+    source: str,
+    issue_key: str | None,
+    shard: int,
+    with_ops: Callable[[Coupon], Sequence[txn.Op]] | None,
+    on_failed: Mapping[str, AppError],
 ) -> IssueResult | None:
     """The issued coupon, or None when this shard is full. (txn.run retries contention.)"""
     for _ in range(CODE_ATTEMPTS):
         code = codes.new_code()
-        coupon = _coupon_row(campaign, openid, code, shard, source)
-        ops = [txn.put("coupon", coupon, condition=CouponRow.pk.does_not_exist())]
-        if issue_key:
-            ops.append(
-                txn.put(
-                    "issue_key",
-                    IssueKeyRow(
-                        issue_key_pk(campaign.campaign_id, issue_key),
-                        "ISSUEKEY",
-                        code=code,
-                        created_at=coupon.issued_at,
-                        expires_at=max(campaign.valid_to_ts, clock.now_ts()) + ISSUE_KEY_TTL_S,
-                    ),
-                    condition=IssueKeyRow.pk.does_not_exist(),
-                )
-            )
-        ops.append(
-            txn.update(
-                "shard",
-                ShardRow(shard_pk(campaign.campaign_id, shard), "SHARD"),
-                actions=[ShardRow.issued.add(1), *([ShardRow.claimed.add(1)] if source == "claim" else [])],
-                condition=ShardRow.issued < ShardRow.slice_limit,
-            )
-        )
-        ops.append(
-            txn.update(
-                "holder",
-                HolderRow(holder_pk(campaign.campaign_id, openid), "HOLDER"),
-                actions=[HolderRow.count.add(1)],
-                condition=HolderRow.count.does_not_exist() | (HolderRow.count < campaign.per_customer_limit),
-            )
-        )
-        ops.append(issued_message_op(to_domain(coupon)))
+        issued, ops = issue_ops(campaign, openid, source, code, shard, issue_key)
+        if with_ops is not None:
+            ops.extend(with_ops(issued))
         try:
             txn.run(ops)
         except txn.Cancelled as cancelled:
             refused = cancelled
         else:
-            return IssueResult(to_domain(coupon), new=True)
+            return IssueResult(issued, new=True)
         if refused.failed("coupon"):
             # A fresh 80-bit code "exists" only if this very transaction committed and its
             # answer was lost, with a retry that DynamoDB's request token did not cover.
@@ -229,13 +258,16 @@ def _try_shard(
             if mine is not None and (mine.openid, mine.campaign_id, mine.issued_at) == (
                 openid,
                 campaign.campaign_id,
-                coupon.issued_at,
+                issued.issued_at,
             ):
                 return IssueResult(mine, new=True)
         if refused.failed("issue_key"):
             existing = _issued_for_key(campaign.campaign_id, issue_key or "")
             if existing is not None:
                 return IssueResult(existing, new=False)
+        for label, error in on_failed.items():
+            if refused.failed(label):
+                raise error
         if refused.failed("holder"):
             raise Conflict(
                 f"at most {campaign.per_customer_limit} coupons of this campaign per customer",

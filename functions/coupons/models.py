@@ -45,6 +45,7 @@ class CampaignRow(Model):
     trigger = JSONAttribute(null=True)
     claimable = BooleanAttribute()
     shards = NumberAttribute()
+    points_cost = NumberAttribute(null=True)  # for sale for points when set
     # Bumped by every admin save; `full_shards` is a hint valid only for this version.
     version = NumberAttribute()
     full_shards = NumberSetAttribute(null=True)

@@ -36,6 +36,9 @@ Discount = Annotated[int, Meta(ge=1, le=10**12, description="an amount in fen (1
 Percent = Annotated[int, Meta(ge=1, le=100)]
 Limit = Annotated[int, Meta(ge=1, le=MAX_LIMIT)]
 Shards = Annotated[int, Meta(ge=1, le=MAX_SHARDS, description="counter slices of the total limit")]
+PointsCost = Annotated[
+    int, Meta(ge=1, le=10**9, description="points a customer pays for one coupon (POST /points/exchange)")
+]
 RequestId = Annotated[
     str, Meta(pattern=IDENTIFIER, max_length=64, description="makes a repeated issue request safe")
 ]
@@ -61,6 +64,7 @@ class CampaignRequest(msgspec.Struct):
     trigger: TriggerRequest | None = None
     claimable: bool | None = None  # default: claimable unless a purchase triggers it
     counter_shards: Shards | None = None
+    points_cost: PointsCost | None = None  # for sale for points when set
 
 
 class IssueRequest(msgspec.Struct):

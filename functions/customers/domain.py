@@ -13,6 +13,7 @@ the marker.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from pynamodb.transactions import TransactGet
 
 from functions.core import clock, txn
 from functions.core.models import transaction_connection
-from functions.customers.models import PROFILE, CustomerRow, TouchRow
+from functions.customers.models import PROFILE, CustomerRow, RefCodeRow, TouchRow
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Customer:
     # Unfollowed us (an unsubscribe event or WeChat's 43004), as opposed to a record created
     # before any subscribe event: senders drop messages to the former only.
     unsubscribed: bool = False
+    followed_before: bool = False  # has ever followed (a subscribe event was recorded)
 
 
 def _to_domain(row: CustomerRow) -> Customer:
@@ -59,6 +61,7 @@ def _to_domain(row: CustomerRow) -> Customer:
         first_staff_id=row.first_staff_id or None,  # "" marks "first touch had no staff"
         first_scene=row.first_scene,
         unsubscribed=not row.subscribed and row.unsubscribed_at is not None,
+        followed_before=row.subscribed_at is not None,
     )
 
 
@@ -122,9 +125,10 @@ def _first_touch_actions(touch: Touch) -> list[Any]:
     ]
 
 
-def follow_ops(openid: str, at: str, touch: Touch | None = None) -> list[txn.Op]:
+def follow_ops(openid: str, at: str, touch: Touch | None = None, first_follow: bool = False) -> list[txn.Op]:
     """Subscribed (created or re-activated), with first-touch attribution and a touch row
-    (labels "customer" and "touch")."""
+    (labels "customer" and "touch"). With `first_follow`, the "customer" item's condition is
+    that this customer has never followed before (a referral's new follower)."""
     actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(at)]
     ops = []
     if touch is not None:
@@ -140,7 +144,8 @@ def follow_ops(openid: str, at: str, touch: Touch | None = None) -> list[txn.Op]
             at=touch.at,
         )
         ops.append(txn.put("touch", row))
-    return [*ops, txn.update("customer", CustomerRow(openid, PROFILE), actions)]
+    condition = CustomerRow.subscribed_at.does_not_exist() if first_follow else None
+    return [*ops, txn.update("customer", CustomerRow(openid, PROFILE), actions, condition=condition)]
 
 
 def unsubscribe_op(openid: str, at: str) -> txn.Op:
@@ -179,3 +184,50 @@ def touches(openid: str) -> list[Touch]:
         Touch(r.kind, r.scene, r.store_id, r.staff_id, r.campaign, r.at, r.sk.rsplit("#", 1)[-1])
         for r in TouchRow.query(openid, TouchRow.sk.startswith("TOUCH#"), consistent_read=True)
     ]
+
+
+# -- share codes (`/h5/r/<ref_code>`, CONTRACT §14) ----------------------------------------
+
+REF_CODE_BYTES = 12  # 96 random bits: 16 URL-safe characters, unguessable
+REF_CODE_ATTEMPTS = 4
+
+
+def ref_code_of(openid: str) -> str:
+    """The customer's share code: made once (a random code, with its reverse row, in one
+    transaction whose condition is that the customer has none yet), the same ever after."""
+    for _ in range(REF_CODE_ATTEMPTS):
+        try:
+            existing = CustomerRow.get(openid, PROFILE, consistent_read=True).ref_code
+        except DoesNotExist:
+            existing = None
+        if existing:
+            return existing
+        code = secrets.token_urlsafe(REF_CODE_BYTES)
+        try:
+            txn.run(
+                [
+                    txn.update(
+                        "customer",
+                        CustomerRow(openid, PROFILE),
+                        [CustomerRow.ref_code.set(code)],
+                        condition=CustomerRow.ref_code.does_not_exist(),
+                    ),
+                    txn.put(
+                        "ref_code",
+                        RefCodeRow(f"REFCODE#{code}", "REFCODE", openid=openid),
+                        condition=RefCodeRow.pk.does_not_exist(),
+                    ),
+                ]
+            )
+        except txn.Cancelled:
+            continue  # made concurrently (read it), or a code collided (draw another)
+        return code
+    raise RuntimeError(f"could not make a share code for {openid}")
+
+
+def owner_of_ref_code(ref_code: str) -> str | None:
+    """The openid whose share code this is, or None."""
+    try:
+        return RefCodeRow.get(f"REFCODE#{ref_code}", "REFCODE").openid
+    except DoesNotExist:
+        return None

@@ -29,6 +29,8 @@ class CustomerRow(Model):
     first_scene = UnicodeAttribute(null=True)
     first_touch_at = UnicodeAttribute(null=True)
     touches = NumberAttribute(default=0)
+    # The customer's share code (`/h5/r/<ref_code>`): random, set once (RefCodeRow maps it back).
+    ref_code = UnicodeAttribute(null=True)
 
 
 class TouchRow(Model):
@@ -45,3 +47,14 @@ class TouchRow(Model):
     staff_id = UnicodeAttribute(null=True)
     campaign = UnicodeAttribute(null=True)
     at = UnicodeAttribute()
+
+
+class RefCodeRow(Model):
+    """A share code's owner: pk = "REFCODE#<ref_code>", sk = "REFCODE" (an openid never holds "#")."""
+
+    class Meta(TableMeta):
+        table = "customers"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="REFCODE")
+    openid = UnicodeAttribute()

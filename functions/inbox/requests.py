@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from functions.core.fields import IDENTIFIER, Name, StoreId
+from functions.core.fields import IDENTIFIER, Cursor, Name, StoreId
 
 # A reply may span lines (a customer-service text does); no other control characters.
 REPLY_TEXT = r"^[^\x00-\x09\x0b-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x09\x0b-\x1f\x7f]*$(?!\n)"
@@ -17,7 +17,6 @@ ReplyText = Annotated[
 ]
 AckText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$(?!\n)")]
 ConversationId = Annotated[str, Meta(pattern=IDENTIFIER, max_length=64, description="a conversation id")]
-Cursor = Annotated[str, Meta(max_length=2048, description="the `cursor` of the previous page")]
 
 
 class InboxQuery(msgspec.Struct, forbid_unknown_fields=False):

@@ -34,4 +34,6 @@ KINDS: dict[str, Kind] = {
     "service_cancelled": Kind("template_booking"),
     "service_reminder": Kind("template_booking"),
     "inbox_reply": Kind("", channel="custom"),  # a store's answer in the inbox: no template
+    "order_receipt": Kind("template_receipt"),
+    "referral_rewarded": Kind("template_referral"),
 }

@@ -13,13 +13,20 @@ from collections.abc import Callable
 from typing import Any
 
 from functions.coupons.triggers import on_order_recorded as issue_triggered_coupons
+from functions.points.earning import on_order_recorded as credit_order_points
+from functions.points.referrals import on_order_recorded as reward_referrer
 from functions.reminders.due import on_order_recorded as index_due_reminders
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any]], object]
 
-SUBSCRIBERS: tuple[Subscriber, ...] = (index_due_reminders, issue_triggered_coupons)
+SUBSCRIBERS: tuple[Subscriber, ...] = (
+    index_due_reminders,
+    issue_triggered_coupons,
+    credit_order_points,  # and the customer's receipt
+    reward_referrer,
+)
 
 
 class SubscriberError(Exception):

@@ -40,6 +40,7 @@ RESERVED_PREFIX = "_"
 # A scene is WeChat's scene_str (1-64 characters): `<store>/<staff>/<campaign>`, each part an
 # identifier, empty parts trimmed from the end.
 SCENE_MAX = 64
+POINTS_SUFFIX = "#pts"
 _PART = re.compile(IDENTIFIER)
 WELCOME_MAX = 600  # a WeChat text reply holds 2048 bytes; 600 CJK chars stay below it
 
@@ -60,6 +61,7 @@ class Scene:
     store_id: str
     staff_id: str | None = None
     campaign: str | None = None
+    points_card: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class ScanTarget:
     staff_id: str | None
     campaign: str | None
     welcome: str
+    points: int | None = None  # a table card's points per scan
 
 
 def _to_store(row: StoreRow) -> Store:
@@ -134,10 +137,14 @@ def put_store(store_id: str, name: str, welcome: str) -> tuple[Store, bool]:
     return _to_store(row), False
 
 
-def encode_scene(store_id: str, staff_id: str | None = None, campaign: str | None = None) -> str:
-    """`<store>/<staff>/<campaign>` with empty parts trimmed from the end; at most 64 chars.
-    The parts are identifiers (validated by the request's declaration)."""
+def encode_scene(
+    store_id: str, staff_id: str | None = None, campaign: str | None = None, points_card: bool = False
+) -> str:
+    """`<store>/<staff>/<campaign>` with empty parts trimmed from the end, and `#pts` after a
+    table card's (`#` is no identifier's, so a card never shares a scene with a plain code);
+    at most 64 chars. The parts are identifiers (validated by the request's declaration)."""
     scene = "/".join([store_id, staff_id or "", campaign or ""]).rstrip("/")
+    scene += POINTS_SUFFIX if points_card else ""
     if len(scene) > SCENE_MAX:
         raise RuleBroken(f"scene {scene!r} exceeds {SCENE_MAX} characters", code="scene_too_long")
     return scene
@@ -145,14 +152,18 @@ def encode_scene(store_id: str, staff_id: str | None = None, campaign: str | Non
 
 def decode_scene(scene: str) -> Scene | None:
     """The scene's store/staff/campaign if it has our shape, else None (never raises)."""
-    if not scene or len(scene) > SCENE_MAX or scene.count("/") > 2:
+    if not scene or len(scene) > SCENE_MAX:
+        return None
+    full, points_card = scene, scene.endswith(POINTS_SUFFIX)
+    scene = scene.removesuffix(POINTS_SUFFIX)
+    if scene.count("/") > 2:
         return None
     store_id, staff_id, campaign = (scene.split("/") + ["", ""])[:3]
     if not _PART.match(store_id) or store_id.startswith(RESERVED_PREFIX):
         return None
     if any(part and not _PART.match(part) for part in (staff_id, campaign)):
         return None
-    return Scene(scene, store_id, staff_id or None, campaign or None)
+    return Scene(full, store_id, staff_id or None, campaign or None, points_card)
 
 
 def scan_target(scene: str) -> ScanTarget | None:
@@ -173,11 +184,13 @@ def scan_target(scene: str) -> ScanTarget | None:
         return None
     if row.store_id != store.store_id:
         return None
-    return ScanTarget(scene, row.store_id, row.staff_id, row.campaign, store.welcome)
+    points = int(row.points) if decoded.points_card and row.points is not None else None
+    return ScanTarget(scene, row.store_id, row.staff_id, row.campaign, store.welcome, points)
 
 
-def register_scene(scene: Scene, permanent: bool) -> None:
-    """Record the scene so the callback can attribute scans (same scene again: same row)."""
+def register_scene(scene: Scene, permanent: bool, points: int | None = None) -> None:
+    """Record the scene so the callback can attribute scans (same scene again: same row);
+    a table card's row holds its points per scan."""
     at = clock.iso(clock.now())
     SceneRow(
         scene_pk(scene.scene),
@@ -187,6 +200,7 @@ def register_scene(scene: Scene, permanent: bool) -> None:
         staff_id=scene.staff_id,
         campaign=scene.campaign,
         permanent=permanent,
+        points=points,
         created_at=at,
         gsi1pk=scenes_gsi(scene.store_id),
         gsi1sk=f"{at}#{scene.scene}",
@@ -228,6 +242,7 @@ class QrCodeView:
     ticket: str | None
     url: str | None
     expire_seconds: int | None
+    points: int | None = None  # a table card's points per scan
 
 
 def list_stores() -> list[Store]:
@@ -291,4 +306,5 @@ def _to_qrcode(row: SceneRow) -> QrCodeView:
         row.ticket,
         row.url,
         expires,
+        int(row.points) if row.points is not None else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalice import Response
 
+from functions.core.errors import RuleBroken
 from functions.core.fields import StoreId
 from functions.core.http import Blueprint
 from functions.stores import domain, qrcodes, stats
@@ -34,9 +35,14 @@ def put_store(store_id: str, body: StoreBody) -> Response:
 
 @blueprint.route("/admin/qrcodes", methods=["POST"], auth="admin", body=QrCodeBody)
 def create_qrcode(body: QrCodeBody) -> Response:
-    """Create a parametric QR code for a store, a staff member or a campaign."""
+    """Create a parametric QR code for a store, a staff member or a campaign, or a table card
+    that credits points (`purpose: "points"` with `points`)."""
+    if (body.purpose == "points") != (body.points is not None):
+        raise RuleBroken(
+            "a points card needs `points`, and only a points card takes them", code="invalid_points"
+        )
     code = qrcodes.create_qrcode(
-        body.store_id, body.staff_id, body.campaign, body.permanent, body.expire_seconds
+        body.store_id, body.staff_id, body.campaign, body.permanent, body.expire_seconds, body.points
     )
     return Response(
         body={
@@ -46,6 +52,7 @@ def create_qrcode(body: QrCodeBody) -> Response:
             "image_url": code.image_url,
             "permanent": code.permanent,
             "expire_seconds": code.expire_seconds,
+            **({"purpose": "points", "points": code.points} if code.points is not None else {}),
         },
         status_code=201,
     )

@@ -114,6 +114,7 @@ class SceneRow(Model):
     staff_id = UnicodeAttribute(null=True)
     campaign = UnicodeAttribute(null=True)
     permanent = BooleanAttribute(default=False)
+    points = NumberAttribute(null=True)  # a table card's points per scan (CONTRACT §14)
     created_at = UnicodeAttribute()
     # The last code WeChat issued for this scene (informational). Deliberately no `expires_at`:
     # the table's TTL would delete a scene a permanent code of the same scene still uses.

@@ -11,6 +11,7 @@ from functions.stores import domain
 
 MIN_TEMPORARY_S = 60
 MAX_TEMPORARY_S = 30 * 24 * 3600  # WeChat's limit for QR_STR_SCENE
+MAX_CARD_POINTS = 100_000  # points a table card may credit per scan
 SHOWQRCODE = "/cgi-bin/showqrcode?ticket="  # under WECHAT_MP_BASE (mp.weixin.qq.com in AWS)
 
 
@@ -22,6 +23,7 @@ class QrCode:
     image_url: str
     permanent: bool
     expire_seconds: int | None
+    points: int | None = None  # a table card's points per scan
 
 
 def create_qrcode(
@@ -30,18 +32,21 @@ def create_qrcode(
     campaign: str | None = None,
     permanent: bool = False,
     expire_seconds: int | None = None,
+    points: int | None = None,
 ) -> QrCode:
     """Register the scene, then have WeChat create its code. The ids are identifiers and
-    `expire_seconds` within MIN/MAX_TEMPORARY_S (the request's declaration says so)."""
+    `expire_seconds` within MIN/MAX_TEMPORARY_S (the request's declaration says so). With
+    `points`, the code is a table card: its own scene (`…#pts`), crediting points per scan."""
     if expire_seconds is not None and permanent:
         raise RuleBroken("expire_seconds is for temporary codes only", code="permanent_code_expires")
-    scene = domain.decode_scene(domain.encode_scene(store_id, staff_id, campaign))
+    encoded = domain.encode_scene(store_id, staff_id, campaign, points_card=points is not None)
+    scene = domain.decode_scene(encoded)
     if scene is None:  # a reserved store id: no such store can exist
         raise NotFound(f"store {store_id} does not exist", code="store_not_found")
     if domain.get_store(store_id) is None:
         raise NotFound(f"store {store_id} does not exist", code="store_not_found")
     # Registered before the code exists, so no scan of the new code can miss its scene.
-    domain.register_scene(scene, permanent)
+    domain.register_scene(scene, permanent, points)
 
     from functions.core import wechat  # lazily: the callback path never calls WeChat
 
@@ -58,7 +63,7 @@ def create_qrcode(
     ticket, url = str(result["ticket"]), str(result.get("url", ""))
     expires = None if permanent else int(result.get("expire_seconds") or body["expire_seconds"])
     domain.remember_qrcode(scene.scene, ticket, url, expires)
-    return QrCode(scene.scene, ticket, url, image_url(ticket), permanent, expires)
+    return QrCode(scene.scene, ticket, url, image_url(ticket), permanent, expires, points)
 
 
 def image_url(ticket: str) -> str:

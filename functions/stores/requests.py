@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
 from functions.core.fields import CampaignId, DisplayName, StaffId, StoreId
 from functions.stores.domain import WELCOME_MAX
-from functions.stores.qrcodes import MAX_TEMPORARY_S, MIN_TEMPORARY_S
+from functions.stores.qrcodes import MAX_CARD_POINTS, MAX_TEMPORARY_S, MIN_TEMPORARY_S
 
 NOT_BLANK = r"\S"
+CardPoints = Annotated[
+    int, Meta(ge=1, le=MAX_CARD_POINTS, description="points a table card credits per scan")
+]
 
 
 class StoreBody(msgspec.Struct, forbid_unknown_fields=False):
@@ -31,6 +34,9 @@ class QrCodeBody(msgspec.Struct, forbid_unknown_fields=False):
     campaign: CampaignId | None = None
     permanent: bool = False
     expire_seconds: Annotated[int, Meta(ge=MIN_TEMPORARY_S, le=MAX_TEMPORARY_S)] | None = None
+    # A table card (CONTRACT §14): a scan credits `points` once per customer, store and business day.
+    purpose: Literal["attribution", "points"] = "attribution"
+    points: CardPoints | None = None
 
 
 class StatsQuery(msgspec.Struct, forbid_unknown_fields=False):

@@ -12,20 +12,31 @@ from infra.local.wechat_sim import WeChat
 sim = WeChat()
 
 EXAMPLES = {
-    "subscribe_with_scene": [sim.event("o", "subscribe", "qrscene_shop1/alice")],
+    "subscribe_referral": [sim.event("o", "subscribe", "qrscene_ref/abcdefghijklmnop")],
+    "subscribe_with_scene": [
+        sim.event("o", "subscribe", "qrscene_shop1/alice"),
+        sim.event("o", "subscribe", "qrscene_shop1#pts"),
+    ],
     "subscribe": [sim.event("o", "subscribe"), sim.event("o", "subscribe", "")],
-    "scan": [sim.event("o", "SCAN", "shop1"), sim.event("o", "scan", "shop1")],
+    "scan_referral": [sim.event("o", "SCAN", "ref/abcdefghijklmnop")],
+    "scan": [
+        sim.event("o", "SCAN", "shop1"),
+        sim.event("o", "scan", "shop1"),
+        sim.event("o", "SCAN", "shop1#pts"),
+    ],
     "unsubscribe": [sim.event("o", "unsubscribe")],
     "click_shipments": [sim.event("o", "CLICK", "MY_SHIPMENTS")],
     "click_bookings": [sim.event("o", "CLICK", "MY_BOOKINGS")],
     "click_coupons": [sim.event("o", "CLICK", "MY_COUPONS")],
     "click_reminders_on": [sim.event("o", "CLICK", "REMINDERS_ON")],
     "click_reminders_off": [sim.event("o", "CLICK", "REMINDERS_OFF")],
+    "click_points": [sim.event("o", "CLICK", "MY_POINTS")],
     "delivery_report": [sim.event("o", "TEMPLATESENDJOBFINISH", MsgID="1", Status="success")],
     "text_unsubscribe_reminders": [sim.text("o", "退订"), sim.text("o", "TD"), sim.text("o", "td")],
     "text_shipments": [sim.text("o", "我的快递"), sim.text("o", "物流信息"), sim.text("o", "预约物流")],
     "text_bookings": [sim.text("o", "我想预约")],
     "text_coupons": [sim.text("o", "优惠券"), sim.text("o", "券")],
+    "text_points": [sim.text("o", "积分"), sim.text("o", "我的积分")],
     # the store inbox: a customer's question that no keyword answers
     "inbox_text": [sim.text("o", "hello"), sim.text("o", "退订了吗")],  # not exactly 退订
     "inbox_image": [

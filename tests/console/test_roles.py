@@ -77,6 +77,7 @@ CASES = {
         ("/console/inbox/{own_conversation}/close", {}, 303),
         ("/console/inbox/{other_conversation}/close", {}, 403),
     ],
+    ("GET", "/console/referrals"): [("/console/referrals", None, 403)],
     # for every operator
     ("GET", "/console/login"): [("/console/login", None, 200)],
     ("POST", "/console/login"): [],  # signing in: tests/console/test_console.py

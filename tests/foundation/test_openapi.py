@@ -27,6 +27,8 @@ GRAMMAR = {
     ),
     "openid": fields.OPENID,
     "slot_id": msgspec.json.schema(fields.SlotId)["pattern"],
+    "ref_code": fields.REF_CODE,
+    "cursor": fields.CURSOR,
 }
 
 

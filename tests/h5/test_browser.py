@@ -18,26 +18,17 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
+from tests.h5.conftest import ARGS, CHROMIUM, INSTALL  # noqa: F401 - tests/console/test_browser.py's
 
 pytestmark = pytest.mark.e2e
+# The session's browser is tests/h5/conftest.py's `chromium`, shared with the other browser tests.
 
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL = "sudo apt-get install -y chromium fonts-wqy-zenhei (or run `make test` as root)"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN"
@@ -45,19 +36,6 @@ WECHAT_UA = (
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
 LOGISTICS_SECRET = b"dev-logistics-secret"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One browser for the whole session."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: {INSTALL}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")

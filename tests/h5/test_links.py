@@ -113,3 +113,5 @@ def test_every_link_the_messages_and_menu_use_is_a_page(app):
 
     for url in (links.booking("b1"), links.book("SO-1"), links.shipments(), links.coupons(), links.me()):
         assert served(app, url), url
+    for url in (links.points(), links.share("abcdefghijklmnop")):
+        assert served(app, url), url

@@ -12,7 +12,7 @@ import requests
 from infra import menu
 from infra.local.sandbox import menu_errcode
 
-CALLBACK_KEYS = {"MY_SHIPMENTS", "MY_BOOKINGS", "MY_COUPONS", "REMINDERS_ON", "REMINDERS_OFF"}
+CALLBACK_KEYS = {"MY_SHIPMENTS", "MY_BOOKINGS", "MY_COUPONS", "MY_POINTS", "REMINDERS_ON", "REMINDERS_OFF"}
 
 
 @pytest.mark.parametrize("stage", ["dev", "prod"])

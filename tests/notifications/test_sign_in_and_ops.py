@@ -28,13 +28,20 @@ def test_sign_in_exchanges_the_code_for_a_session_token(client, sandbox):
     assert calls(sandbox, "sns/oauth2/access_token") == 1
     me = client.http.get("/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.status_code == 200
-    assert me.json_body == {"openid": openid, "subscribed": True, "reminder_consent": True}
+    seen = me.json_body
+    ref_code = seen.pop("ref_code")
+    assert seen == {"openid": openid, "subscribed": True, "reminder_consent": True}
+    assert len(ref_code) == 16  # the share code (CONTRACT §14)
 
 
 def test_me_for_a_customer_not_yet_known(client, sandbox):
     openid = new_openid()
     me = client.http.get("/me", headers=customer_headers(openid))
-    assert me.json_body == {"openid": openid, "subscribed": False, "reminder_consent": False}
+    seen = me.json_body
+    ref_code = seen.pop("ref_code")
+    assert seen == {"openid": openid, "subscribed": False, "reminder_consent": False}
+    # The share code is made once and stays
+    assert client.http.get("/me", headers=customer_headers(openid)).json_body["ref_code"] == ref_code
 
 
 @pytest.mark.parametrize(
