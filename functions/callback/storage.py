@@ -38,9 +38,12 @@ def commit_once(key: str, reply: str | None, effects: Sequence[txn.Op]) -> str |
         if cancelled.failed(DEDUPE):
             return _stored_reply(key, cancelled.items.get(DEDUPE), reply)
         if set(cancelled.reasons.values()) == {txn.CONFLICT}:
-            # Still contended after txn.run's retries: another delivery of this message is
-            # committing the same effects with the same deterministic reply, ours too.
-            return reply
+            # Still contended after txn.run's retries. If another delivery of this message
+            # committed meanwhile, its reply stands; if the contention was on shared items (a
+            # store's counters, a balance) nothing is stored, and WeChat's retry must store it.
+            stored = stored_record(key)
+            if stored is not None:
+                return stored.get("reply")
         raise
     return reply
 

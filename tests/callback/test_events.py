@@ -322,17 +322,28 @@ def test_an_attempt_that_cannot_finish_before_the_deadline_is_never_started():
         CustomerRow.get(new_id("o"), "PROFILE")
 
 
-def test_a_delivery_still_contended_after_the_retries_answers_the_same_reply(monkeypatch):
-    # Given DynamoDB keeps reporting a concurrent transaction (another delivery committing)
+def test_a_delivery_still_contended_after_the_retries_answers_what_was_stored_or_503(client, monkeypatch):
+    # Given DynamoDB keeps reporting a concurrent transaction
     from functions.core import txn
+
+    real_run = txn.run
+    key = new_id("k")
 
     def contended(ops, on_failed=None, retries=None):
         raise txn.Cancelled({"dedupe": txn.CONFLICT}, {"dedupe": None})
 
     monkeypatch.setattr(txn, "run", contended)
-    # Then the deterministic reply is ours too; any other cancellation is an error
-    assert storage.commit_once(new_id("k"), "reply", []) == "reply"
+    # When nothing was stored (the contention was on shared items, a store's counters say)
+    # Then the delivery is not answered as stored: WeChat must retry it
+    with pytest.raises(txn.Cancelled):
+        storage.commit_once(key, "reply", [])
+    # When another delivery of the same message committed meanwhile, its reply stands
+    monkeypatch.setattr(txn, "run", real_run)
+    assert storage.commit_once(key, "first reply", []) == "first reply"
+    monkeypatch.setattr(txn, "run", contended)
+    assert storage.commit_once(key, "reply", []) == "first reply"
 
+    # And any other cancellation is an error
     def refused(ops, on_failed=None, retries=None):
         raise txn.Cancelled({"customer": "ValidationError"}, {"customer": None})
 
