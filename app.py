@@ -17,6 +17,7 @@ from functions.notifications.handlers import blueprint as notifications
 from functions.operators.handlers import blueprint as operators
 from functions.orders.handlers import blueprint as orders
 from functions.reminders.handlers import blueprint as reminders
+from functions.segments.handlers import blueprint as segments
 from functions.stores.handlers import blueprint as stores
 from functions.warranty.handlers import blueprint as warranty
 
@@ -38,3 +39,4 @@ app.register_blueprint(h5)
 app.register_blueprint(operators)
 app.register_blueprint(console)
 app.register_blueprint(warranty)
+app.register_blueprint(segments)

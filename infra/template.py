@@ -536,6 +536,19 @@ def _role(
                     ],
                 }
             )
+    # A parallel Scan, for the one job whose work is every item (a segment's full recompute).
+    scanned = set(grants.get("scan") or [])
+    if scanned:
+        statements.append(
+            {
+                "Sid": "ScanTables",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Scan"],
+                "Resource": [
+                    arn for table in sorted(scanned) for arn in _table_arns(table, index, data, name)
+                ],
+            }
+        )
     send = sorted(set(grants.get("send") or []))
     for queue in send:
         if queue not in index["queues"]:

@@ -42,3 +42,4 @@ SlotId = Annotated[
 ]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=32, description="a name shown to people")]
 Cents = Annotated[int, Meta(ge=0, le=10**12, description="an amount in fen (1/100 yuan)")]
+SegmentId = identifier("a segment id")

@@ -48,6 +48,7 @@ class Customer:
     # Unfollowed us (an unsubscribe event or WeChat's 43004), as opposed to a record created
     # before any subscribe event: senders drop messages to the former only.
     unsubscribed: bool = False
+    subscribed_at: str | None = None  # when the current follow began
 
 
 def _to_domain(row: CustomerRow) -> Customer:
@@ -59,7 +60,18 @@ def _to_domain(row: CustomerRow) -> Customer:
         first_staff_id=row.first_staff_id or None,  # "" marks "first touch had no staff"
         first_scene=row.first_scene,
         unsubscribed=not row.subscribed and row.unsubscribed_at is not None,
+        subscribed_at=row.subscribed_at,
     )
+
+
+def from_stream_image(image: dict[str, Any]) -> Customer | None:
+    """The customer in a record of the customers table's stream (its `NewImage`, DynamoDB
+    JSON), or None for an item that is not a customer's profile (a touch row). The public hook
+    for capabilities that follow customers' changes (follow, unfollow, consent, first touch)
+    without reading this capability's rows."""
+    if (image.get("sk") or {}).get("S") != PROFILE:
+        return None
+    return _to_domain(CustomerRow.from_raw_data(image))
 
 
 def get_customer(openid: str) -> Customer | None:
@@ -124,8 +136,12 @@ def _first_touch_actions(touch: Touch) -> list[Any]:
 
 def follow_ops(openid: str, at: str, touch: Touch | None = None) -> list[txn.Op]:
     """Subscribed (created or re-activated), with first-touch attribution and a touch row
-    (labels "customer" and "touch")."""
-    actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(at)]
+    (labels "customer" and "touch"). A scan by a follower (`touch.kind == "scan"`) keeps the
+    time their follow began."""
+    since = at
+    if touch is not None and touch.kind == "scan":
+        since = CustomerRow.subscribed_at | at
+    actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(since)]
     ops = []
     if touch is not None:
         actions += _first_touch_actions(touch)

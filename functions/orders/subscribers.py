@@ -14,12 +14,13 @@ from typing import Any
 
 from functions.coupons.triggers import on_order_recorded as issue_triggered_coupons
 from functions.reminders.due import on_order_recorded as index_due_reminders
+from functions.segments.events import on_order_recorded as evaluate_segments
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[dict[str, Any]], object]
 
-SUBSCRIBERS: tuple[Subscriber, ...] = (index_due_reminders, issue_triggered_coupons)
+SUBSCRIBERS: tuple[Subscriber, ...] = (index_due_reminders, issue_triggered_coupons, evaluate_segments)
 
 
 class SubscriberError(Exception):
