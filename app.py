@@ -5,6 +5,7 @@ from chalice import Chalice
 
 from functions.auth.handlers import blueprint as auth
 from functions.bookings.handlers import blueprint as bookings
+from functions.broadcasts.handlers import blueprint as broadcasts
 from functions.callback.handlers import blueprint as callback
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
@@ -40,3 +41,4 @@ app.register_blueprint(operators)
 app.register_blueprint(console)
 app.register_blueprint(warranty)
 app.register_blueprint(segments)
+app.register_blueprint(broadcasts)

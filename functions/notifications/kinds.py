@@ -33,4 +33,6 @@ KINDS: dict[str, Kind] = {
     "service_scheduled": Kind("template_booking"),
     "service_cancelled": Kind("template_booking"),
     "service_reminder": Kind("template_booking"),
+    # One chunk of a broadcast (functions/broadcasts): no template, sent by message/mass/send.
+    "broadcast": Kind("", channel="mass"),
 }

@@ -67,6 +67,8 @@ ERRORS = {
     43004: "require subscribe",
     45009: "reach max api daily quota limit",
     47003: "argument invalid!",
+    40130: "invalid openid list size, at least two openid",
+    45065: "clientmsgid exist",
 }
 
 
@@ -103,6 +105,7 @@ class SandboxState:
     used_codes: set[str] = field(default_factory=set)
     signed_in: list[str] = field(default_factory=list)  # openids that signed in, newest first
     menu: dict[str, Any] | None = None
+    mass: MassState = field(default_factory=lambda: MassState())
 
     def rotate_token(self) -> None:
         now = time.time()
@@ -252,6 +255,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "cgi-bin/tags/get": self.tags_get,
             "cgi-bin/tags/members/batchtagging": self.tags_batch,
             "cgi-bin/tags/members/batchuntagging": self.tags_batch,
+            "cgi-bin/message/mass/send": lambda q, b: mass_send(self, q, b),
         }.get(api)
         if handler is None:
             return self._send({"errcode": 404, "errmsg": f"sandbox has no API {api}"}, 404)
@@ -299,8 +303,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"qrcodes": list(s.qrcodes)})
             if path == "/sandbox/menu" and method == "GET":
                 return self._send({"menu": s.menu})
+            if path == "/sandbox/mass" and method == "GET":
+                return self._send({"sends": list(s.mass.sends)})
             if path == "/sandbox/reset" and method == "POST":
                 s.messages.clear(), s.calls.clear(), s.faults.clear(), s.unfollowed.clear()
+                s.mass = MassState()
                 return self._send({"ok": True})
         return self._send({"errcode": 404, "errmsg": "unknown sandbox control path"}, 404)
 
@@ -639,3 +646,97 @@ class Sandbox:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- mass messages (message/mass/send) ------------------------------------------------------
+
+MASS_MIN, MASS_MAX = 2, 10_000  # openids a mass/send takes
+MASS_PER_MONTH = 4  # WeChat delivers a follower at most 4 mass messages a calendar month
+CLIENTMSGID_S = 24 * 3600  # a clientmsgid is remembered for 24 hours
+MASS_HELPER = "mphelper"  # FromUserName of MASSSENDJOBFINISH: the account's mass-send assistant
+
+
+@dataclass
+class MassState:
+    sends: list[dict[str, Any]] = field(default_factory=list)  # what GET /sandbox/mass shows
+    by_clientmsgid: dict[str, tuple[int, float]] = field(default_factory=dict)  # -> (msg_id, at)
+    received: dict[tuple[str, str], int] = field(default_factory=dict)  # (openid, YYYY-MM) -> count
+
+
+def mass_send(handler: SandboxHandler, query: dict, body: dict) -> None:
+    """`message/mass/send` by openid list, as WeChat answers it: 40130 for fewer than 2 (or more
+    than 10,000) openids; 45065 with the earlier msg_id for a clientmsgid seen within 24 hours;
+    else {errcode 0, msg_id, msg_data_id}, and, a moment later, MASSSENDJOBFINISH to the
+    callback with WeChat's counts (followers who left, or who received 4 this month, are
+    filtered out)."""
+    s = handler.state
+    if not handler._authorised(query):
+        return handler._send(_err(40001))
+    touser = body.get("touser")
+    if not isinstance(touser, list) or not all(isinstance(o, str) and OPENID.fullmatch(o) for o in touser):
+        return handler._send(_err(47003))
+    if not MASS_MIN <= len(touser) <= MASS_MAX:
+        return handler._send(_err(40130))
+    msgtype = body.get("msgtype")
+    content = body.get(msgtype) if isinstance(msgtype, str) else None
+    if msgtype not in ("text", "mpnews", "image", "voice", "mpvideo") or not isinstance(content, dict):
+        return handler._send(_err(47003))
+    if msgtype == "text" and not str(content.get("content") or "").strip():
+        return handler._send(_err(47003))
+    if msgtype != "text" and not content.get("media_id"):
+        return handler._send(_err(47003))
+    client_msg_id = str(body.get("clientmsgid") or "")
+    now = time.time()
+    month = time.strftime("%Y-%m", time.gmtime(now + 8 * 3600))  # WeChat's month: Beijing time
+    with s.lock:
+        earlier = s.mass.by_clientmsgid.get(client_msg_id) if client_msg_id else None
+        if earlier is not None and now - earlier[1] < CLIENTMSGID_S:
+            return handler._send({**_err(45065), "msg_id": earlier[0]})
+        s.next_msgid += 1
+        msg_id = s.next_msgid
+        if client_msg_id:
+            s.mass.by_clientmsgid[client_msg_id] = (msg_id, now)
+        delivered = []
+        for openid in dict.fromkeys(touser):
+            key = (openid, month)
+            if openid in s.unfollowed or s.mass.received.get(key, 0) >= MASS_PER_MONTH:
+                continue
+            s.mass.received[key] = s.mass.received.get(key, 0) + 1
+            delivered.append(openid)
+        s.mass.sends.append(
+            {"msg_id": msg_id, "at": now, "clientmsgid": client_msg_id, "msgtype": msgtype,
+             msgtype: content, "touser": list(touser), "delivered": delivered}
+        )  # fmt: skip
+    counts = {"TotalCount": len(touser), "FilterCount": len(delivered), "SentCount": len(delivered),
+              "ErrorCount": 0}  # fmt: skip
+    if s.callback_url:
+        threading.Thread(
+            target=report_mass_job_finish, args=(s.callback_url, s, msg_id, counts), daemon=True
+        ).start()
+    return handler._send({"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id,
+                          "msg_data_id": 2_000_000_000 + msg_id})  # fmt: skip
+
+
+def report_mass_job_finish(
+    callback_url: str, state: SandboxState, msg_id: int, counts: dict[str, int]
+) -> None:
+    """POST a signed plaintext MASSSENDJOBFINISH to our callback, as WeChat does once a job ends."""
+    time.sleep(1.0)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    signature = hashlib.sha1("".join(sorted([state.callback_token, timestamp, nonce])).encode()).hexdigest()
+    numbers = "".join(f"<{name}>{value}</{name}>" for name, value in counts.items())
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[{MASS_HELPER}]]>"
+        f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>"
+        f"<Status><![CDATA[send success]]></Status>{numbers}</xml>"
+    )
+    query = f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={MASS_HELPER}"
+    request = urllib.request.Request(f"{callback_url}?{query}", data=xml.encode(), method="POST")
+    for _ in range(3):  # WeChat retries a callback that does not answer
+        try:
+            urllib.request.urlopen(request, timeout=5).read()
+            return
+        except OSError as error:
+            logging.getLogger("sandbox").info("mass job report not delivered: %s", error)
+            time.sleep(1.0)
