@@ -7,6 +7,9 @@ from functions.auth.handlers import blueprint as auth
 from functions.bookings.handlers import blueprint as bookings
 from functions.broadcasts.handlers import blueprint as broadcasts
 from functions.callback.handlers import blueprint as callback
+from functions.console import (
+    broadcasts as _broadcast_pages,  # noqa: F401 - its pages join the console Blueprint
+)
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons

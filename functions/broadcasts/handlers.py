@@ -22,7 +22,8 @@ blueprint = Blueprint(__name__)
 MAX_AHEAD = timedelta(days=365)
 
 
-def _send_at(moment: datetime | None) -> datetime | None:
+def send_at_of(moment: datetime | None) -> datetime | None:
+    """`send_at` as given (no offset: business time), at most a year ahead."""
     if moment is None:
         return None
     if moment.tzinfo is None:
@@ -47,7 +48,7 @@ def create_broadcast(body: BroadcastRequest) -> Response:
             text=body.text.strip() if body.text else None,
             media_id=body.media_id,
             holdout_percent=body.holdout_percent,
-            send_at=_send_at(body.send_at),
+            send_at=send_at_of(body.send_at),
         )
     )
     return Response(body=created, status_code=201)
