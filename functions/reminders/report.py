@@ -54,13 +54,12 @@ def reminders_report(start: date, end: date, window_days: int = 7) -> dict[str, 
     if end < start or (end - start).days >= MAX_RANGE_DAYS:
         raise RuleBroken(f"from must not be after to, at most {MAX_RANGE_DAYS} days", code="invalid_range")
     groups: dict[str, list[DueRow]] = {REMINDED: [], HOLDOUT: []}
-    day = start
-    while day <= end:
+    for offset in range((end - start).days + 1):  # never past `end` (date.max + 1 overflows)
+        day = start + timedelta(days=offset)
         for shard in range(SHARDS):
             for row in DueRow.query(due_pk(day.isoformat(), shard)):
                 if row.status in groups:
                     groups[row.status].append(row)
-        day += timedelta(days=1)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
