@@ -174,11 +174,18 @@ def due_ids(now: datetime | None = None) -> list[str]:
 def run_due(
     now: datetime | None = None, members: Members | None = None, remaining_ms: Callable[[], int] | None = None
 ) -> dict[str, str]:
-    """Send every due broadcast; what happened to each."""
-    return {
-        broadcast_id: send(broadcast_id, members=members, remaining_ms=remaining_ms)
-        for broadcast_id in due_ids(now)
-    }
+    """Send every due broadcast; what happened to each. One that fails is logged and left to the
+    next minute (its lease runs out; the job resumes where it stopped), not in the others' way."""
+    done: dict[str, str] = {}
+    for broadcast_id in due_ids(now):
+        if remaining_ms is not None and remaining_ms() < SAFETY_MS:
+            break  # the rest wait for the next minute
+        try:
+            done[broadcast_id] = send(broadcast_id, members=members, remaining_ms=remaining_ms)
+        except Exception:
+            log.exception("broadcast %s failed; the next run resumes it", broadcast_id)
+            done[broadcast_id] = "failed"
+    return done
 
 
 # -- one broadcast's send job -------------------------------------------------------------
@@ -374,16 +381,21 @@ def commit_chunk(row: BroadcastRow, number: int, openids: list[str]) -> bool:
 
 
 def _finish(row: BroadcastRow, status: str, chunks: int = 0) -> str:
-    row.update(
-        actions=[
-            BroadcastRow.status.set(status),
-            BroadcastRow.chunks.set(chunks),
-            BroadcastRow.lease_until.remove(),
-            BroadcastRow.gsi1pk.remove(),
-            BroadcastRow.gsi1sk.remove(),
-        ],
-        condition=BroadcastRow.status == "sending",
-    )
+    try:
+        row.update(
+            actions=[
+                BroadcastRow.status.set(status),
+                BroadcastRow.chunks.set(chunks),
+                BroadcastRow.lease_until.remove(),
+                BroadcastRow.gsi1pk.remove(),
+                BroadcastRow.gsi1sk.remove(),
+            ],
+            condition=BroadcastRow.status == "sending",
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+        # An overlapping run (our lease had run out) finished it first, with the same outcome.
     return status
 
 
