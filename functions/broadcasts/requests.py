@@ -9,20 +9,12 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from functions.core.fields import SegmentId
+from functions.core.fields import MediaId, SegmentId
 
 MAX_TEXT = 2000  # characters of a text broadcast
 MAX_WINDOW_DAYS = 90
 
 Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT, pattern=r"\S", description="the text sent")]
-MediaId = Annotated[
-    str,
-    Meta(
-        pattern=r"^[A-Za-z0-9_-]{1,128}$(?!\n)",
-        max_length=128,
-        description="a permanent material's media_id (sent as mpnews)",
-    ),
-]
 HoldoutPercent = Annotated[int, Meta(ge=0, le=50, description="members held back to measure against")]
 WindowDays = Annotated[int, Meta(ge=1, le=MAX_WINDOW_DAYS)]
 

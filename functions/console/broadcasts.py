@@ -39,7 +39,7 @@ class BroadcastForm(msgspec.Struct, forbid_unknown_fields=False):
     segment_id: Annotated[str, Meta(max_length=64)]
     kind: Literal["text", "media"] = "text"
     text: Annotated[str, Meta(max_length=MAX_TEXT)] = ""
-    media_id: Annotated[str, Meta(max_length=128)] = ""
+    media: Annotated[str, Meta(max_length=128)] = ""  # a media_id, checked as the API checks it
     holdout_percent: Annotated[int, Meta(ge=0, le=50)] = 0
     send_at: Annotated[str, Meta(max_length=19)] = ""
 
@@ -77,7 +77,7 @@ def create_broadcast(caller: Caller, form: BroadcastForm) -> Response:
     body = {
         "segment_id": form.segment_id,
         "holdout_percent": form.holdout_percent,
-        **({"text": form.text.strip()} if form.kind == "text" else {"media_id": form.media_id.strip()}),
+        **({"text": form.text.strip()} if form.kind == "text" else {"media_id": form.media.strip()}),
     }
     request = check(body, BroadcastRequest, "broadcast")
     if form.kind == "text" and not request.text:

@@ -43,6 +43,10 @@ SlotId = Annotated[
 DisplayName = Annotated[str, Meta(min_length=1, max_length=32, description="a name shown to people")]
 Cents = Annotated[int, Meta(ge=0, le=10**12, description="an amount in fen (1/100 yuan)")]
 SegmentId = identifier("a segment id")
+# A permanent material's media_id, as WeChat issues it (a broadcast sends it as mpnews).
+MediaId = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$(?!\n)", max_length=128, description="a WeChat media_id")
+]
 # A broadcast's id, as POST /admin/broadcasts issues it: bc-<YYYYMMDD>-<12 hex>.
 BroadcastId = Annotated[
     str, Meta(pattern=r"^bc-[0-9]{8}-[0-9a-f]{12}$(?!\n)", max_length=24, description="a broadcast id")

@@ -58,7 +58,7 @@ def test_ops_compose_and_schedule_a_broadcast(client, admin_headers, admin):
 @pytest.mark.parametrize(
     ("fields", "status"),
     [
-        ({"kind": "media", "media_id": ""}, 400),
+        ({"kind": "media", "media": ""}, 400),
         ({"kind": "text", "text": "  "}, 400),
         ({"holdout_percent": "60"}, 400),
         ({"send_at": "tomorrow"}, 400),

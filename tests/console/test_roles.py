@@ -58,6 +58,11 @@ CASES = {
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
+    ("GET", "/console/broadcasts"): [("/console/broadcasts", None, 403)],
+    ("POST", "/console/broadcasts"): [("/console/broadcasts", {"segment_id": "s1", "text": "hi"}, 403)],
+    ("GET", "/console/broadcasts/{broadcast_id}"): [
+        ("/console/broadcasts/bc-20260101-0123456789ab", None, 403)
+    ],
     # for every operator
     ("GET", "/console/login"): [("/console/login", None, 200)],
     ("POST", "/console/login"): [],  # signing in: tests/console/test_console.py

@@ -27,6 +27,8 @@ GRAMMAR = {
     ),
     "openid": fields.OPENID,
     "slot_id": msgspec.json.schema(fields.SlotId)["pattern"],
+    "media_id": msgspec.json.schema(fields.MediaId)["pattern"],
+    "broadcast_id": msgspec.json.schema(fields.BroadcastId)["pattern"],
 }
 
 
