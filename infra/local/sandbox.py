@@ -303,6 +303,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"ok": True})
             if path == "/sandbox/qrcodes":
                 return self._send({"qrcodes": list(s.qrcodes)})
+            if path == "/sandbox/tags" and method == "GET":  # each tag with its followers
+                return self._send({"tags": [{**t, "openids": sorted(t["openids"])} for t in s.tags.values()]})
             if path == "/sandbox/menu" and method == "GET":
                 return self._send({"menu": s.menu})
             if path == "/sandbox/reset" and method == "POST":
