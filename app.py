@@ -6,6 +6,7 @@ from chalice import Chalice
 from functions.auth.handlers import blueprint as auth
 from functions.bookings.handlers import blueprint as bookings
 from functions.callback.handlers import blueprint as callback
+from functions.console import segments as _segment_pages  # noqa: F401 - its pages join the console Blueprint
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
