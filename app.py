@@ -10,6 +10,7 @@ from functions.callback.handlers import blueprint as callback
 from functions.console import (
     broadcasts as _broadcast_pages,  # noqa: F401 - its pages join the console Blueprint
 )
+from functions.console import segments as _segment_pages  # noqa: F401 - its pages join the console Blueprint
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons

@@ -29,6 +29,7 @@ from functions.segments.segment import Segment, find_segment, get_segment, list_
 
 __all__ = [
     "Segment",
+    "find_segment",
     "get_segment",
     "list_segments",
     "member_count",

@@ -6,13 +6,13 @@ import json
 import logging
 from typing import Any
 
-from chalice import Cron, Response
+from chalice import Cron, Rate, Response
 
 from functions.core import clock, streams
 from functions.core.fields import SegmentId
 from functions.core.http import Blueprint
 from functions.customers.domain import from_stream_image
-from functions.segments import domain, events, jobs
+from functions.segments import domain, events, jobs, tags
 from functions.segments.requests import MembersQuery, SegmentBody
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,28 @@ def segment_jobs(event: Any) -> dict[str, Any]:
                     result.read,
                     result.changed,
                 )
+            elif kind == "reconcile":
+                segment = domain.find_segment(str(task["segment"]))
+                if segment is not None:
+                    done = tags.reconcile(segment)
+                    log.info("segment %s tag reconciled: %s", segment.id, done)
             else:
                 log.error("dropping segment task of unknown kind %r", kind)
         except Exception:
             log.exception("segment task %s failed; it will be retried", record.body[:200])
             failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
+
+
+@blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="segment_tag_sync")
+def segment_tag_sync(event: Any) -> dict[str, Any]:
+    """Each WeChat tag's pending (un)taggings, in batches of at most 50."""
+    done = {}
+    for segment in domain.list_segments():
+        if segment.wechat_tag and segment.tag_id is not None:
+            result = tags.sync(segment)
+            if result.calls:
+                done[segment.id] = result.__dict__
+    if done:
+        log.info("segment tags synced: %s", done)
+    return done

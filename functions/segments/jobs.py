@@ -62,13 +62,16 @@ def start_rules_job(segment: Segment) -> str:
 
 def start_daily(day: date) -> dict[str, Any]:
     """The daily job: one pass over every profile for the segments whose rules read elapsed
-    time; and rule-change jobs left unfinished are sent again (they resume where they were)."""
+    time; rule-change jobs left unfinished are sent again (they resume where they were); and
+    each WeChat tag is reconciled with its segment."""
     segments = list_segments()
     timed = {s.id: s.rules_version for s in segments if s.on_elapsed_time}
     if timed:
         queues.send_many(QUEUE, tasks(f"daily.{day.isoformat()}", timed))
     resumed = [start_rules_job(s) for s in segments if s.recomputing]
-    return {"date": day.isoformat(), "segments": sorted(timed), "resumed": resumed}
+    tagged = [s.id for s in segments if s.wechat_tag and s.tag_id is not None]
+    queues.send_many(QUEUE, ({"kind": "reconcile", "segment": segment_id} for segment_id in tagged))
+    return {"date": day.isoformat(), "segments": sorted(timed), "resumed": resumed, "reconciled": tagged}
 
 
 @dataclass

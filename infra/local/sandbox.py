@@ -67,6 +67,15 @@ ERRORS = {
     43004: "require subscribe",
     45009: "reach max api daily quota limit",
     47003: "argument invalid!",
+    40003: "invalid openid",
+    40032: "invalid openid list size, at most 50",
+    45056: "too many tags now, no more than 100",
+    45057: "can't delete the tag that has too many fans",
+    45058: "can't modify sys tag",
+    45059: "user tag too much, no more than 20",
+    45157: "invalid tag name, duplicated",
+    45158: "tag name too long, no more than 30 bytes",
+    45159: "invalid tag id",
     40130: "invalid openid list size, at least two openid",
     45065: "clientmsgid exist",
 }
@@ -251,10 +260,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "sns/oauth2/access_token": self.oauth,
             "cgi-bin/menu/create": self.menu_create,
             "cgi-bin/menu/get": self.menu_get,
-            "cgi-bin/tags/create": self.tags_create,
-            "cgi-bin/tags/get": self.tags_get,
-            "cgi-bin/tags/members/batchtagging": self.tags_batch,
-            "cgi-bin/tags/members/batchuntagging": self.tags_batch,
+            **tag_apis(self),
             "cgi-bin/message/mass/send": lambda q, b: mass_send(self, q, b),
         }.get(api)
         if handler is None:
@@ -301,6 +307,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"ok": True})
             if path == "/sandbox/qrcodes":
                 return self._send({"qrcodes": list(s.qrcodes)})
+            if path == "/sandbox/tags" and method == "GET":  # each tag with its followers
+                return self._send({"tags": [{**t, "openids": sorted(t["openids"])} for t in s.tags.values()]})
             if path == "/sandbox/menu" and method == "GET":
                 return self._send({"menu": s.menu})
             if path == "/sandbox/mass" and method == "GET":
@@ -551,39 +559,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
             menu = self.state.menu
         return self._send({"menu": menu} if menu else _err(46003))
 
-    def tags_create(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        with self.state.lock:
-            tag_id = 100 + len(self.state.tags)
-            name = (body.get("tag") or {}).get("name", "")
-            self.state.tags[tag_id] = {"id": tag_id, "name": name, "count": 0, "openids": set()}
-        return self._send({"tag": {"id": tag_id, "name": name}})
-
-    def tags_get(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        with self.state.lock:
-            tags = [
-                {"id": t["id"], "name": t["name"], "count": len(t["openids"])}
-                for t in self.state.tags.values()
-            ]
-        return self._send({"tags": tags})
-
-    def tags_batch(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        openids = body.get("openid_list") or []
-        tag = self.state.tags.get(int(body.get("tagid", -1)))
-        if tag is None or len(openids) > 50:
-            return self._send(_err(47003))
-        with self.state.lock:
-            if self.path.split("?")[0].endswith("batchtagging"):
-                tag["openids"].update(openids)
-            else:
-                tag["openids"].difference_update(openids)
-        return self._send({"errcode": 0, "errmsg": "ok"})
-
     # -- delivery reports -----------------------------------------------------------
 
     def _report_delivery(self, openid: str, msgid: int) -> None:
@@ -646,6 +621,110 @@ class Sandbox:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- user tags (tags/create, tags/get, tags/members/batch(un)tagging, tags/getidlist,
+#    user/tag/get), with WeChat's limits and errcodes -----------------------------------------
+
+MAX_TAGS, MAX_TAG_NAME_BYTES, MAX_TAGS_PER_FOLLOWER, MAX_TAG_BATCH = 100, 30, 20, 50
+TAG_FANS_PAGE = 10_000  # user/tag/get: openids a page
+FIRST_TAG_ID = 100  # ids 0, 1 and 2 are WeChat's reserved tags
+
+
+def tag_apis(handler: SandboxHandler) -> dict[str, Any]:
+    return {
+        "cgi-bin/tags/create": lambda q, b: _tag_answer(handler, q, tags_create(handler.state, b)),
+        "cgi-bin/tags/get": lambda q, b: _tag_answer(handler, q, tags_get(handler.state)),
+        "cgi-bin/tags/members/batchtagging": lambda q, b: _tag_answer(
+            handler, q, tags_batch(handler.state, b, True)
+        ),
+        "cgi-bin/tags/members/batchuntagging": lambda q, b: _tag_answer(
+            handler, q, tags_batch(handler.state, b, False)
+        ),
+        "cgi-bin/tags/getidlist": lambda q, b: _tag_answer(handler, q, tags_of(handler.state, b)),
+        "cgi-bin/user/tag/get": lambda q, b: _tag_answer(handler, q, tag_fans(handler.state, b)),
+    }
+
+
+def _tag_answer(handler: SandboxHandler, query: dict, answer: Any) -> None:
+    if not handler._authorised(query):
+        return handler._send(_err(40001))
+    return handler._send(answer)
+
+
+def tags_create(state: SandboxState, body: dict) -> dict[str, Any]:
+    name = str((body.get("tag") or {}).get("name") or "")
+    with state.lock:
+        if not name:
+            return _err(47003)
+        if len(name.encode()) > MAX_TAG_NAME_BYTES:
+            return _err(45158)
+        if any(t["name"] == name for t in state.tags.values()):
+            return _err(45157)
+        if len(state.tags) >= MAX_TAGS:
+            return _err(45056)
+        tag_id = max(state.tags, default=FIRST_TAG_ID - 1) + 1
+        state.tags[tag_id] = {"id": tag_id, "name": name, "openids": set()}
+    return {"tag": {"id": tag_id, "name": name}}
+
+
+def tags_get(state: SandboxState) -> dict[str, Any]:
+    with state.lock:
+        return {
+            "tags": [
+                {"id": t["id"], "name": t["name"], "count": len(t["openids"])} for t in state.tags.values()
+            ]
+        }
+
+
+def _tags_of(state: SandboxState, openid: str) -> list[int]:
+    return [t["id"] for t in state.tags.values() if openid in t["openids"]]
+
+
+def tags_batch(state: SandboxState, body: dict, tagging: bool) -> dict[str, Any]:
+    openids = body.get("openid_list")
+    with state.lock:
+        if not isinstance(openids, list) or not openids:
+            return _err(44002)
+        if len(openids) > MAX_TAG_BATCH:
+            return _err(40032)
+        if not all(isinstance(o, str) and OPENID.fullmatch(o) for o in openids):
+            return _err(40003)
+        tag = state.tags.get(body.get("tagid")) if isinstance(body.get("tagid"), int) else None
+        if tag is None:
+            return _err(45159)
+        if tagging:
+            # The whole call is refused if one follower would pass 20 tags.
+            full = [
+                o
+                for o in openids
+                if o not in tag["openids"] and len(_tags_of(state, o)) >= MAX_TAGS_PER_FOLLOWER
+            ]
+            if full:
+                return _err(45059)
+            tag["openids"].update(openids)
+        else:
+            tag["openids"].difference_update(openids)
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+def tags_of(state: SandboxState, body: dict) -> dict[str, Any]:
+    openid = body.get("openid")
+    if not isinstance(openid, str) or not OPENID.fullmatch(openid):
+        return _err(40003)
+    with state.lock:
+        return {"tagid_list": _tags_of(state, openid)}
+
+
+def tag_fans(state: SandboxState, body: dict) -> dict[str, Any]:
+    with state.lock:
+        tag = state.tags.get(body.get("tagid")) if isinstance(body.get("tagid"), int) else None
+        if tag is None:
+            return _err(45159)
+        after = str(body.get("next_openid") or "")
+        ordered = sorted(o for o in tag["openids"] if o > after)
+    page = ordered[:TAG_FANS_PAGE]
+    return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1] if page else ""}
 
 
 # -- mass messages (message/mass/send) ------------------------------------------------------

@@ -58,6 +58,8 @@ CASES = {
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
+    ("GET", "/console/segments"): [("/console/segments", None, 403)],
+    ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
     ("GET", "/console/broadcasts"): [("/console/broadcasts", None, 403)],
     ("POST", "/console/broadcasts"): [("/console/broadcasts", {"segment_id": "s1", "text": "hi"}, 403)],
     ("GET", "/console/broadcasts/{broadcast_id}"): [
