@@ -221,6 +221,11 @@ def send(
     except _OutOfTime:
         _release_lease(broadcast_id)
         return "sending"
+    except Exception:
+        # A failure we see (DynamoDB unreachable, say): the next minute resumes at once. A job
+        # that dies without seeing it (a Lambda timeout) leaves its lease to run out instead.
+        _release_lease_quietly(broadcast_id)
+        raise
 
 
 def _check_time(remaining_ms: Callable[[], int] | None) -> None:
@@ -254,6 +259,13 @@ def _release_lease(broadcast_id: str) -> None:
     BroadcastRow(broadcast_pk(broadcast_id), BROADCAST).update(
         actions=[BroadcastRow.lease_until.set(0)], condition=BroadcastRow.status == "sending"
     )
+
+
+def _release_lease_quietly(broadcast_id: str) -> None:
+    try:
+        _release_lease(broadcast_id)
+    except Exception:
+        log.warning("could not release broadcast %s; its lease runs out", broadcast_id, exc_info=True)
 
 
 def _pages(openids: Iterable[str]) -> Iterator[list[str]]:

@@ -21,6 +21,10 @@ from tests.conftest import drain
 sim = WeChat()
 
 
+class Killed(BaseException):
+    """A Lambda stopped from outside (a timeout): no `except Exception` runs."""
+
+
 def mass_sends(sandbox, broadcast_id: str) -> list[dict]:
     sends = requests.get(f"{sandbox.url}/sandbox/mass", timeout=5).json()["sends"]
     return [s for s in sends if s["clientmsgid"].startswith(f"{broadcast_id}#")]
@@ -95,17 +99,18 @@ def test_each_chunk_goes_exactly_once_when_the_job_dies_and_is_retried(
     monkeypatch.setattr(domain, "MAX_CHUNK", 3)
     members = followers(8)
     broadcast_id = post_broadcast(client, admin_headers, segment_id=segments.define(members))["broadcast_id"]
-    # When the job dies after queueing its first chunk
+    # When the job dies after queueing its first chunk (killed: no cleanup runs)
     real_commit, calls = domain.commit_chunk, []
 
     def dies_on_the_second_chunk(row, number, openids):
         calls.append(number)
         if len(calls) == 2:
-            raise RuntimeError("the Lambda timed out")
+            raise Killed("the Lambda timed out")
         return real_commit(row, number, openids)
 
     monkeypatch.setattr(domain, "commit_chunk", dies_on_the_second_chunk)
-    assert domain.run_due()[broadcast_id] == "failed"  # logged; the other due broadcasts go on
+    with pytest.raises(Killed):
+        domain.run_due()
     # Then no other run takes it while its lease holds
     assert domain.send(broadcast_id) == "busy"
     # When the next run comes after the lease ran out
@@ -122,6 +127,23 @@ def test_each_chunk_goes_exactly_once_when_the_job_dies_and_is_retried(
     assert all(len(s["touser"]) >= 2 for s in sends)
     # And each member's month counts this broadcast once
     assert {caps.received_this_month(o, clock.now()) for o in members} == {1}
+
+
+def test_a_failure_the_job_sees_is_retried_the_next_minute(
+    client, admin_headers, sandbox, segments, monkeypatch
+):
+    broadcast_id = post_broadcast(client, admin_headers, segment_id=segments.define(followers(3)))[
+        "broadcast_id"
+    ]
+    real_commit = domain.commit_chunk
+
+    def storage_down(row, number, openids):
+        raise ConnectionError("DynamoDB unreachable")
+
+    monkeypatch.setattr(domain, "commit_chunk", storage_down)
+    assert domain.run_due()[broadcast_id] == "failed"  # logged; the other due broadcasts go on
+    monkeypatch.setattr(domain, "commit_chunk", real_commit)
+    assert domain.run_due()[broadcast_id] == "sent"  # its lease was given back: no wait
 
 
 def test_a_send_whose_answer_was_lost_is_not_sent_again(client, admin_headers, sandbox, segments):
