@@ -175,7 +175,7 @@ def run_due(
     now: datetime | None = None, members: Members | None = None, remaining_ms: Callable[[], int] | None = None
 ) -> dict[str, str]:
     """Send every due broadcast; what happened to each. One that fails is logged and left to the
-    next minute (its lease runs out; the job resumes where it stopped), not in the others' way."""
+    next minute (the job resumes where it stopped), not in the others' way."""
     done: dict[str, str] = {}
     for broadcast_id in due_ids(now):
         if remaining_ms is not None and remaining_ms() < SAFETY_MS:
@@ -219,12 +219,12 @@ def send(
             commit_chunk(row, number, openids)
         return _finish(row, "sent", chunks=len(chunks))
     except _OutOfTime:
-        _release_lease(broadcast_id)
+        _release_lease(broadcast_id, int(row.lease_until or 0))
         return "sending"
     except Exception:
         # A failure we see (DynamoDB unreachable, say): the next minute resumes at once. A job
         # that dies without seeing it (a Lambda timeout) leaves its lease to run out instead.
-        _release_lease_quietly(broadcast_id)
+        _release_lease_quietly(broadcast_id, int(row.lease_until or 0))
         raise
 
 
@@ -255,15 +255,21 @@ def _claim(broadcast_id: str) -> BroadcastRow | None:
     return row
 
 
-def _release_lease(broadcast_id: str) -> None:
-    BroadcastRow(broadcast_pk(broadcast_id), BROADCAST).update(
-        actions=[BroadcastRow.lease_until.set(0)], condition=BroadcastRow.status == "sending"
-    )
-
-
-def _release_lease_quietly(broadcast_id: str) -> None:
+def _release_lease(broadcast_id: str, lease: int) -> None:
+    """Give up our claim (only ours: a run that took over after it ran out keeps its own)."""
     try:
-        _release_lease(broadcast_id)
+        BroadcastRow(broadcast_pk(broadcast_id), BROADCAST).update(
+            actions=[BroadcastRow.lease_until.set(0)],
+            condition=(BroadcastRow.status == "sending") & (BroadcastRow.lease_until == lease),
+        )
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def _release_lease_quietly(broadcast_id: str, lease: int) -> None:
+    try:
+        _release_lease(broadcast_id, lease)
     except Exception:
         log.warning("could not release broadcast %s; its lease runs out", broadcast_id, exc_info=True)
 
