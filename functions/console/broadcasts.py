@@ -1,11 +1,11 @@
 """The console's broadcasts (CONTRACT §12): compose and schedule one to a segment, and see each
-one's audience, WeChat's counts and its report against the holdout, drawn as a chart. Admins
-only. Its pages join the console's Blueprint (app.py imports this module) and call the same
+one's audience, WeChat's counts and its report against the holdout, drawn as a chart; and the
+same report for repurchase reminders against the products' holdouts. Admins only. Its pages join the console's Blueprint (app.py imports this module) and call the same
 domain functions as the JSON routes."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
@@ -23,6 +23,7 @@ from functions.core import clock
 from functions.core.errors import InvalidInput, RuleBroken
 from functions.core.fields import BroadcastId
 from functions.core.http import check
+from functions.reminders.report import reminders_report
 from functions.segments import domain as segments
 
 LOCAL_MOMENT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$(?!\n)"
@@ -123,6 +124,37 @@ def broadcast_page(caller: Caller, broadcast_id: str, query: BroadcastQuery) -> 
         nav="broadcasts",
         done=query.done,
         b=view,
+        chart=chart,
+        window_days=query.window_days,
+    )
+
+
+class ReminderReportQuery(msgspec.Struct, forbid_unknown_fields=False):
+    """Reminders due in [from, to] (business days; default the 30 days before the window)."""
+
+    from_: date | None = msgspec.field(default=None, name="from")
+    to: date | None = None
+    window_days: Annotated[int, Meta(ge=1, le=90)] = 7
+
+
+@console_page("/console/reminders/report", query=ReminderReportQuery)
+def reminders_report_page(caller: Caller, query: ReminderReportQuery) -> Response:
+    """Do repurchase reminders sell? Reminded customers against the products' holdouts."""
+    caller.require_admin()
+    end = query.to or clock.business_date() - timedelta(days=query.window_days)
+    try:
+        start = query.from_ or end - timedelta(days=29)
+    except OverflowError:  # a `to` in the first days of year 1
+        raise InvalidInput("the range starts before year 1", code="invalid_range") from None
+    report = reminders_report(start, end, query.window_days)
+    chart = charts.holdout_comparison(
+        f"到期后 {query.window_days} 天内复购的比例", report, labels=("收到提醒", "对照组（未提醒）")
+    )
+    return render(
+        "console/reminders_report.html",
+        caller,
+        nav="reminders",
+        r=report,
         chart=chart,
         window_days=query.window_days,
     )

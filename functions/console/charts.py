@@ -188,13 +188,15 @@ def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[st
     return _drawing(parts)
 
 
-def holdout_comparison(title: str, report: dict[str, Any]) -> Any:
+def holdout_comparison(
+    title: str, report: dict[str, Any], labels: tuple[str, str] = ("收到的顾客", "对照组（未发）")
+) -> Any:
     """A broadcast's (or reminders') report: conversion of recipients and of the holdout as
     bars on one 0–100 % scale, then the uplift as a point with its 95 % interval on a scale
     centred on zero (a whisker crossing zero: no measurable effect)."""
     width, left, right, bar_h, top = 640, 150, 120, 26, 34
     room = width - left - right
-    rows = [("recipients", "收到的顾客", "#07c160"), ("holdout", "对照组（未发）", "#b2b2b2")]
+    rows = [("recipients", labels[0], "#07c160"), ("holdout", labels[1], "#b2b2b2")]
     uplift = report.get("uplift")
     height = top + len(rows) * (bar_h + 14) + (96 if uplift else 40)
     parts = [

@@ -103,3 +103,18 @@ def test_broadcasts_are_for_admins(client, admin_headers):
     device = Browser(client)
     assert device.login(put_operator(client, admin_headers, role="store", store_id=store_id)).status == 303
     assert device.get("/console/broadcasts").status == 403
+
+
+def test_the_reminders_report_page(admin):
+    page = admin.get("/console/reminders/report?from=2031-03-01&to=2031-03-31&window_days=5")
+    assert page.status == 200, page.text
+    assert "到期后 5 天内复购的比例" in page.text and "<svg" in page.text
+    assert "/console/reminders/report" in admin.get("/console/reminders").text
+    assert admin.get("/console/reminders/report").status == 200  # the last 30 days before the window
+    for bad in (
+        "from=2031-03-31&to=2031-03-01",
+        "to=0001-01-05",
+        "window_days=0",
+        "from=2031-01-01&to=2031-12-31",
+    ):
+        assert admin.get(f"/console/reminders/report?{bad}").status in (400, 422), bad

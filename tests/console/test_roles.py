@@ -57,6 +57,7 @@ CASES = {
         ("/console/notifications/redrive", {"queue": "notifications-dlq"}, 403)
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
+    ("GET", "/console/reminders/report"): [("/console/reminders/report", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
     ("GET", "/console/segments"): [("/console/segments", None, 403)],
     ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
