@@ -46,6 +46,8 @@ CASES = {
         )
     ],
     ("GET", "/console/campaigns"): [("/console/campaigns", None, 403)],
+    ("GET", "/console/segments"): [("/console/segments", None, 403)],
+    ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
     ("POST", "/console/campaigns"): [
         ("/console/campaigns", {"campaign_id": "c1", "title": "t", "kind": "fixed", "amount": "1"}, 403)
     ],
