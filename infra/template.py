@@ -85,6 +85,8 @@ STREAM_LIST = ["dynamodb:ListStreams"]
 # on new notification records alone, so the worker's own updates never invoke it.
 STREAM_FILTERS: dict[str, dict[str, Any]] = {
     "notification_outbox": {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["N"]}}}},
+    # Segments follow customers' profiles only, not their touch rows.
+    "segment_customer_events": {"dynamodb": {"NewImage": {"sk": {"S": ["PROFILE"]}}}},
 }
 STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 

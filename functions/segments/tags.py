@@ -38,6 +38,7 @@ MAX_TAGS_PER_FOLLOWER = 20
 NAME_EXISTS, NAME_TOO_LONG, TOO_MANY_TAGS = 45157, 45158, 45056
 FOLLOWER_TAG_LIMIT, TOO_MANY_OPENIDS = 45059, 40032
 PENDING_PAGE = 500  # pending changes read at a time
+MAX_CALLS_PER_RUN = 1_000  # one run's WeChat calls at most (the schedule's next run goes on)
 
 
 def _wechat() -> Any:
@@ -182,13 +183,14 @@ def _send(segment_id: str, tag_id: int, op: str, rows: list[TagSyncRow], result:
     result.dropped += len(rows)
 
 
-def sync(segment: Any) -> SyncResult:
-    """Send the segment's pending (un)taggings to WeChat in batches of at most 50."""
+def sync(segment: Any, max_calls: int = MAX_CALLS_PER_RUN) -> SyncResult:
+    """Send the segment's pending (un)taggings to WeChat in batches of at most 50, up to
+    `max_calls` calls (a large recompute's changes take several runs, never one long one)."""
     result = SyncResult()
     if not segment.wechat_tag or segment.tag_id is None:
         return result
     try:
-        while True:
+        while result.calls < max_calls:
             rows = list(TagSyncRow.query(tag_sync_pk(segment.id), limit=PENDING_PAGE, consistent_read=True))
             if not rows:
                 break

@@ -46,6 +46,8 @@ CASES = {
         )
     ],
     ("GET", "/console/campaigns"): [("/console/campaigns", None, 403)],
+    ("GET", "/console/segments"): [("/console/segments", None, 403)],
+    ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
     ("POST", "/console/campaigns"): [
         ("/console/campaigns", {"campaign_id": "c1", "title": "t", "kind": "fixed", "amount": "1"}, 403)
     ],
@@ -59,8 +61,6 @@ CASES = {
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
     ("GET", "/console/reminders/report"): [("/console/reminders/report", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
-    ("GET", "/console/segments"): [("/console/segments", None, 403)],
-    ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
     ("GET", "/console/broadcasts"): [("/console/broadcasts", None, 403)],
     ("POST", "/console/broadcasts"): [("/console/broadcasts", {"segment_id": "s1", "text": "hi"}, 403)],
     ("GET", "/console/broadcasts/{broadcast_id}"): [
