@@ -5,8 +5,13 @@ from chalice import Chalice
 
 from functions.auth.handlers import blueprint as auth
 from functions.bookings.handlers import blueprint as bookings
+from functions.broadcasts.handlers import blueprint as broadcasts
 from functions.callback.handlers import blueprint as callback
+from functions.console import (
+    broadcasts as _broadcast_pages,  # noqa: F401 - its pages join the console Blueprint
+)
 from functions.console import inbox as _inbox_pages  # noqa: F401 - its pages join the console Blueprint
+from functions.console import segments as _segment_pages  # noqa: F401 - its pages join the console Blueprint
 from functions.console.handlers import blueprint as console
 from functions.core.http import error_middleware
 from functions.coupons.handlers import blueprint as coupons
@@ -21,6 +26,7 @@ from functions.operators.handlers import blueprint as operators
 from functions.orders.handlers import blueprint as orders
 from functions.points.handlers import blueprint as points
 from functions.reminders.handlers import blueprint as reminders
+from functions.segments.handlers import blueprint as segments
 from functions.stores.handlers import blueprint as stores
 from functions.warranty.handlers import blueprint as warranty
 
@@ -44,3 +50,5 @@ app.register_blueprint(console)
 app.register_blueprint(warranty)
 app.register_blueprint(inbox)
 app.register_blueprint(points)
+app.register_blueprint(segments)
+app.register_blueprint(broadcasts)

@@ -85,6 +85,8 @@ STREAM_LIST = ["dynamodb:ListStreams"]
 # on new notification records alone, so the worker's own updates never invoke it.
 STREAM_FILTERS: dict[str, dict[str, Any]] = {
     "notification_outbox": {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"sk": {"S": ["N"]}}}},
+    # Segments follow customers' profiles only, not their touch rows.
+    "segment_customer_events": {"dynamodb": {"NewImage": {"sk": {"S": ["PROFILE"]}}}},
 }
 STREAM_ITERATOR_AGE_ALARM_MS = 5 * 60 * 1000
 
@@ -540,6 +542,19 @@ def _role(
                     ],
                 }
             )
+    # A parallel Scan, for the one job whose work is every item (a segment's full recompute).
+    scanned = set(grants.get("scan") or [])
+    if scanned:
+        statements.append(
+            {
+                "Sid": "ScanTables",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Scan"],
+                "Resource": [
+                    arn for table in sorted(scanned) for arn in _table_arns(table, index, data, name)
+                ],
+            }
+        )
     send = sorted(set(grants.get("send") or []))
     for queue in send:
         if queue not in index["queues"]:

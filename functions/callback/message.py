@@ -8,6 +8,9 @@ from typing import Any
 
 from functions.core import clock
 
+# Events that carry a MsgID, which is part of their dedupe key (CONTRACT §2).
+JOB_FINISH_EVENTS = ("TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH")
+
 
 class InvalidMessage(Exception):
     """Well-formed XML that is not a WeChat message (required fields missing)."""
@@ -60,6 +63,8 @@ class Message:
         for events (CONTRACT §2), hashed to a bounded key."""
         if self.is_event:
             parts = [self.from_user, str(self.create_time), self.event, self.event_key]
+            if self.event.upper() in JOB_FINISH_EVENTS:
+                parts.append(self.msg_id)  # two jobs may finish in the same second
         else:
             parts = [self.from_user, str(self.create_time), self.msg_id]
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

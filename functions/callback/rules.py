@@ -4,8 +4,9 @@ Each handler returns an Outcome: the reply text (None = `success`) and, if the m
 changes anything, the effects to commit together with the dedupe record: transaction items
 their owners provide (customers, store stats, the inbox). Handlers may read (one round trip at
 most; the inbox's two: the customer's store, then the conversation with its store's settings)
-but never write themselves, except TEMPLATESENDJOBFINISH, whose effect is the notifications
-capability's own idempotent status update.
+but never write themselves, except TEMPLATESENDJOBFINISH and MASSSENDJOBFINISH, whose effects
+are the notifications capability's (and, for a mass send, the broadcasts capability's) own
+idempotent updates.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from functions.bookings.summary import for_customer as bookings_of
+from functions.broadcasts import domain as broadcasts
 from functions.callback.message import Message
 from functions.core import clock, txn
 from functions.coupons.summary import for_customer as coupons_of
@@ -21,7 +23,7 @@ from functions.customers import domain as customers
 from functions.customers.domain import Touch
 from functions.inbox import domain as inbox
 from functions.logistics.summary import for_customer as shipments_of
-from functions.notifications.delivery import mark_delivery
+from functions.notifications.delivery import mark_delivery, notifications_with_msgid
 from functions.points import earning as points
 from functions.points import referrals
 from functions.stores import stats
@@ -188,6 +190,31 @@ def to_inbox(m: Message) -> Outcome:
     return Outcome(reply, effects)
 
 
+def _count(m: Message, name: str) -> int:
+    text = m.fields.get(name)
+    text = text.strip() if isinstance(text, str) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else 0
+
+
+def mass_report(m: Message) -> Outcome:
+    """MASSSENDJOBFINISH: the chunk's notification is delivered (Status "send success") or
+    failed, and its counts join its broadcast's, once."""
+    if m.msg_id:
+        mark_delivery(m.msg_id, "success" if m.status == "send success" else m.status)
+        finish = broadcasts.JobFinish(
+            msg_id=m.msg_id,
+            status=m.status,
+            total=_count(m, "TotalCount"),
+            filtered=_count(m, "FilterCount"),
+            sent=_count(m, "SentCount"),
+            errors=_count(m, "ErrorCount"),
+        )
+        for notification_id, kind in notifications_with_msgid(m.msg_id):
+            if kind == broadcasts.KIND:
+                broadcasts.record_job_finish(notification_id, finish)
+    return Outcome(None)
+
+
 def ignore(_: Message) -> Outcome:
     return Outcome(None)
 
@@ -212,6 +239,7 @@ RULES: tuple[Rule, ...] = (
     Rule("click_reminders_off", reminders(False), "event", "CLICK", "REMINDERS_OFF"),
     Rule("click_points", my_points, "event", "CLICK", "MY_POINTS"),
     Rule("delivery_report", delivery_report, "event", "TEMPLATESENDJOBFINISH"),
+    Rule("mass_report", mass_report, "event", "MASSSENDJOBFINISH"),
     Rule("text_unsubscribe_reminders", reminders(False), "text", text_exact=("退订", "TD")),
     Rule("text_shipments", my_shipments, "text", text_contains=("物流", "快递")),
     Rule("text_bookings", my_bookings, "text", text_contains=("预约",)),

@@ -186,3 +186,74 @@ def bars(title: str, rows: list[tuple[str, dict[str, int]]], keys: list[tuple[st
             )
     parts.append("</svg>")
     return _drawing(parts)
+
+
+def holdout_comparison(
+    title: str, report: dict[str, Any], labels: tuple[str, str] = ("收到的顾客", "对照组（未发）")
+) -> Any:
+    """A broadcast's (or reminders') report: conversion of recipients and of the holdout as
+    bars on one 0–100 % scale, then the uplift as a point with its 95 % interval on a scale
+    centred on zero (a whisker crossing zero: no measurable effect)."""
+    width, left, right, bar_h, top = 640, 150, 120, 26, 34
+    room = width - left - right
+    rows = [("recipients", labels[0], "#07c160"), ("holdout", labels[1], "#b2b2b2")]
+    uplift = report.get("uplift")
+    height = top + len(rows) * (bar_h + 14) + (96 if uplift else 40)
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="18" font-size="15" font-weight="700" {FONT}>{escape(title)}</text>',
+    ]
+    scale = max((report[k].get("conversion") or 0 for k, _, _ in rows), default=0)
+    most = max(0.05, min(1.0, scale * 1.25))  # a little headroom; small rates stay visible
+    for i, (key, label, colour) in enumerate(rows):
+        group = report[key]
+        rate = group.get("conversion")
+        y = top + i * (bar_h + 14)
+        w = max(2.0, room * (rate or 0) / most)
+        text = "–" if rate is None else f"{100 * rate:.1f}%"
+        parts += [
+            f'<text x="{left - 8}" y="{y + bar_h / 2 + 5}" font-size="13" text-anchor="end" {FONT}>'
+            f"{escape(label)}</text>",
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" rx="4" fill="{colour}"/>',
+            f'<text x="{left + w + 6:.1f}" y="{y + bar_h / 2 + 5}" font-size="13" font-weight="700" {FONT}>'
+            f"{escape(text)}</text>",
+            f'<text x="{width - right + 24}" y="{y + bar_h / 2 + 5}" font-size="12" fill="#666" {FONT}>'
+            f"{group['buyers']} / {group['members']} 人</text>",
+        ]
+    y0 = top + len(rows) * (bar_h + 14) + 10
+    parts.append(
+        f'<text x="{left - 8}" y="{y0 + 14}" font-size="13" text-anchor="end" {FONT}>转化率提升</text>'
+    )
+    if not uplift:
+        parts.append(
+            f'<text x="{left}" y="{y0 + 14}" font-size="12" fill="#666" {FONT}>没有对照组，无法比较</text>'
+        )
+    else:
+        low, high, diff = uplift["low"], uplift["high"], uplift["difference"]
+        span = max(abs(low), abs(high), 0.01) * 1.1
+        centre = left + room / 2
+
+        def x_of(value: float) -> float:
+            return centre + (room / 2) * value / span
+
+        axis_y = y0 + 40
+        colour = "#07c160" if low > 0 else "#fa5151" if high < 0 else "#fa9d3b"
+        parts += [
+            f'<line x1="{left}" y1="{axis_y}" x2="{left + room}" y2="{axis_y}" stroke="#e5e5e5"/>',
+            f'<line x1="{centre}" y1="{axis_y - 18}" x2="{centre}" y2="{axis_y + 18}" stroke="#999" '
+            'stroke-dasharray="3 3"/>',
+            f'<text x="{centre}" y="{axis_y + 32}" font-size="11" text-anchor="middle" fill="#666" {FONT}>0</text>',
+            f'<line x1="{x_of(low):.1f}" y1="{axis_y}" x2="{x_of(high):.1f}" y2="{axis_y}" stroke="{colour}" '
+            'stroke-width="4" stroke-linecap="round"/>',
+            f'<circle cx="{x_of(diff):.1f}" cy="{axis_y}" r="7" fill="{colour}"/>',
+            f'<text x="{x_of(low):.1f}" y="{axis_y - 12}" font-size="11" text-anchor="middle" fill="#666" {FONT}>'
+            f"{100 * low:+.1f}</text>",
+            f'<text x="{x_of(high):.1f}" y="{axis_y - 12}" font-size="11" text-anchor="middle" fill="#666" {FONT}>'
+            f"{100 * high:+.1f}</text>",
+            f'<text x="{width - right + 24}" y="{axis_y + 5}" font-size="13" font-weight="700" {FONT}>'
+            f"{100 * diff:+.1f} 个百分点</text>",
+            f'<text x="{left}" y="{axis_y + 32}" font-size="11" fill="#666" {FONT}>95% 置信区间</text>',
+        ]
+    parts.append("</svg>")
+    return _drawing(parts)

@@ -22,6 +22,7 @@ DEAD_LETTERS = {
     "notifications-dlq": "notifications",
     "order-events-dlq": "order-events",
     "reminder-shards-dlq": "reminder-shards",
+    "segment-jobs-dlq": "segment-jobs",
 }
 MAX_REDRIVE = 1000  # messages per redrive: a console request stays well inside API Gateway's 29 s
 BATCH = 10  # SQS's most per receive and per send batch

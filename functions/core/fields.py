@@ -48,3 +48,12 @@ RefCode = Annotated[str, Meta(pattern=REF_CODE, min_length=16, max_length=16, de
 # A page cursor the API handed out (opaque, URL-safe base64).
 CURSOR = r"^[A-Za-z0-9_-]{1,1024}$(?!\n)"
 Cursor = Annotated[str, Meta(pattern=CURSOR, description="the `cursor` of the previous page")]
+SegmentId = identifier("a segment id")
+# A permanent material's media_id, as WeChat issues it (a broadcast sends it as mpnews).
+MediaId = Annotated[
+    str, Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$(?!\n)", max_length=128, description="a WeChat media_id")
+]
+# A broadcast's id, as POST /admin/broadcasts issues it: bc-<YYYYMMDD>-<12 hex>.
+BroadcastId = Annotated[
+    str, Meta(pattern=r"^bc-[0-9]{8}-[0-9a-f]{12}$(?!\n)", max_length=24, description="a broadcast id")
+]

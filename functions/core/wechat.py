@@ -57,11 +57,12 @@ WECHAT_DAY_TZ = timedelta(hours=8)  # WeChat's daily quotas reset at midnight Be
 
 
 class WeChatError(Exception):
-    def __init__(self, errcode: int, errmsg: str, http_status: int = 200):
+    def __init__(self, errcode: int, errmsg: str, http_status: int = 200, answer: dict | None = None):
         super().__init__(f"WeChat error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
         self.http_status = http_status
+        self.answer = answer or {}  # the whole JSON answer (45065 names the earlier msg_id)
 
     @property
     def transient(self) -> bool:
@@ -103,7 +104,9 @@ def _request(method: str, api: str, query: dict[str, Any] | None, body: dict[str
     if not isinstance(payload, dict):
         raise WeChatError(-1, "unexpected response shape", response.status_code)
     if payload.get("errcode", 0) != 0:
-        raise WeChatError(int(payload["errcode"]), str(payload.get("errmsg", "")), response.status_code)
+        raise WeChatError(
+            int(payload["errcode"]), str(payload.get("errmsg", "")), response.status_code, payload
+        )
     return payload
 
 

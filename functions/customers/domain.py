@@ -50,6 +50,7 @@ class Customer:
     # before any subscribe event: senders drop messages to the former only.
     unsubscribed: bool = False
     followed_before: bool = False  # has ever followed (a subscribe event was recorded)
+    subscribed_at: str | None = None  # when the current follow began
 
 
 def _to_domain(row: CustomerRow) -> Customer:
@@ -62,7 +63,18 @@ def _to_domain(row: CustomerRow) -> Customer:
         first_scene=row.first_scene,
         unsubscribed=not row.subscribed and row.unsubscribed_at is not None,
         followed_before=row.subscribed_at is not None,
+        subscribed_at=row.subscribed_at,
     )
+
+
+def from_stream_image(image: dict[str, Any]) -> Customer | None:
+    """The customer in a record of the customers table's stream (its `NewImage`, DynamoDB
+    JSON), or None for an item that is not a customer's profile (a touch row). The public hook
+    for capabilities that follow customers' changes (follow, unfollow, consent, first touch)
+    without reading this capability's rows."""
+    if (image.get("sk") or {}).get("S") != PROFILE:
+        return None
+    return _to_domain(CustomerRow.from_raw_data(image))
 
 
 def get_customer(openid: str) -> Customer | None:
@@ -128,8 +140,12 @@ def _first_touch_actions(touch: Touch) -> list[Any]:
 def follow_ops(openid: str, at: str, touch: Touch | None = None, first_follow: bool = False) -> list[txn.Op]:
     """Subscribed (created or re-activated), with first-touch attribution and a touch row
     (labels "customer" and "touch"). With `first_follow`, the "customer" item's condition is
-    that this customer has never followed before (a referral's new follower)."""
-    actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(at)]
+    that this customer has never followed before (a referral's new follower). A scan by a
+    follower (`touch.kind == "scan"`) keeps the time their follow began."""
+    since = at
+    if touch is not None and touch.kind == "scan":
+        since = CustomerRow.subscribed_at | at
+    actions = [CustomerRow.subscribed.set(True), CustomerRow.subscribed_at.set(since)]
     ops = []
     if touch is not None:
         actions += _first_touch_actions(touch)

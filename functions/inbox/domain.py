@@ -15,7 +15,6 @@ conversation per (store, follower), answered by the store within WeChat's 48 hou
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import statistics
@@ -28,6 +27,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.transactions import TransactGet
 
 from functions.core import clock, txn
+from functions.core import cursor as cursors
 from functions.core.config import get_settings
 from functions.core.errors import Conflict, InvalidInput, NotFound
 from functions.core.models import condition_failed, transaction_connection
@@ -249,7 +249,7 @@ def _decode_cursor(cursor: str | None, index: str, partition: str) -> dict[str, 
         return None
     names = {"pk", "sk", f"{index}pk", f"{index}sk"}
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4)))
+        key = json.loads(cursors.decode(cursor))
         if (
             not isinstance(key, dict)
             or set(key) != names
@@ -261,14 +261,14 @@ def _decode_cursor(cursor: str | None, index: str, partition: str) -> dict[str, 
         ):
             raise ValueError(cursor)
     except ValueError:
-        raise InvalidInput("cursor is not one this API gave", code="invalid_cursor") from None
+        raise cursors.refused() from None
     return key
 
 
 def _encode_cursor(key: dict[str, Any] | None) -> str | None:
     if not key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
+    return cursors.encode(json.dumps(key, sort_keys=True))
 
 
 def list_conversations(

@@ -35,3 +35,9 @@ def mark_delivery(msgid: str, status: str) -> bool:
         else:
             report.record_outcome(row.pk, row.kind, outcome, status.strip())
     return found
+
+
+def notifications_with_msgid(msgid: str) -> list[tuple[str, str]]:
+    """(notification id, kind) of each record WeChat's `msgid` names (gsi1), for reports that
+    carry more than a status (MASSSENDJOBFINISH's counts, which the broadcast keeps)."""
+    return [(row.pk, row.kind) for row in NotificationRow.by_msgid.query(f"MSGID#{msgid}")]

@@ -36,4 +36,6 @@ KINDS: dict[str, Kind] = {
     "inbox_reply": Kind("", channel="custom"),  # a store's answer in the inbox: no template
     "order_receipt": Kind("template_receipt"),
     "referral_rewarded": Kind("template_referral"),
+    # One chunk of a broadcast (functions/broadcasts): no template, sent by message/mass/send.
+    "broadcast": Kind("", channel="mass"),
 }

@@ -231,8 +231,11 @@ def _send(row: NotificationRow, record: dict[str, Any]) -> Result:
     try:
         sent = wechat.call(path, message)
     except wechat.WeChatError as error:
-        return _on_error(row, error, record)
-    _finish(row.pk, "sent", clock.now(), msgid=str(sent.get("msgid", "")), errcode=0)
+        earlier = channels.already_sent(error)
+        if earlier is None:
+            return _on_error(row, error, record)
+        sent = earlier
+    _finish(row.pk, "sent", clock.now(), msgid=channels.msgid_of(sent), errcode=0)
     return DONE
 
 

@@ -4,6 +4,7 @@ Read side shared with other capabilities:
     get_order(order_id) -> Order | None
     orders_of(openid) -> list[Order]  (newest first)
     bought_since(openid, sku, since) -> bool
+    orders_between(openid, start, end) -> list[Order]  (purchased in [start, end), oldest first)
 Write side: record_order (POST /admin/orders) and the `order_recorded` event, which the
 order-events consumer hands to every subscriber (functions/orders/subscribers.py).
 """
@@ -85,6 +86,18 @@ def bought_since(openid: str, sku: str, since: datetime) -> bool:
     ):
         return True
     return False
+
+
+def orders_between(openid: str, start: datetime, end: datetime) -> list[Order]:
+    """The customer's orders purchased in [start, end), oldest first: one Query of gsi1
+    (customer, purchased_at), never a scan. Measurement reads buyers this way."""
+    low, high = clock.iso(start), clock.iso(end)
+    if low >= high:
+        return []
+    rows = OrderRow.by_customer.query(
+        f"CUSTOMER#{openid}", OrderRow.gsi1sk.between(low, high), scan_index_forward=True
+    )
+    return [_to_domain(row) for row in rows if row.purchased_at < high]
 
 
 # -- recording (POST /admin/orders) -------------------------------------------------------

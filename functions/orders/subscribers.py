@@ -16,6 +16,7 @@ from functions.coupons.triggers import on_order_recorded as issue_triggered_coup
 from functions.points.earning import on_order_recorded as credit_order_points
 from functions.points.referrals import on_order_recorded as reward_referrer
 from functions.reminders.due import on_order_recorded as index_due_reminders
+from functions.segments.events import on_order_recorded as evaluate_segments
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ SUBSCRIBERS: tuple[Subscriber, ...] = (
     issue_triggered_coupons,
     credit_order_points,  # and the customer's receipt
     reward_referrer,
+    evaluate_segments,
 )
 
 

@@ -13,8 +13,6 @@ transaction as the customer's balance.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +21,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactGet
 
 from functions.core import clock, txn
-from functions.core.errors import Conflict, InvalidInput
+from functions.core import cursor as cursors
+from functions.core.errors import Conflict
 from functions.core.models import transaction_connection
 from functions.points.models import (
     BALANCE,
@@ -170,28 +169,17 @@ def credit(
 # -- history ----------------------------------------------------------------------------------
 
 
-def _encode_cursor(sort_key: str) -> str:
-    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("cursor is not one this API gave", code="invalid_cursor") from None
-
-
 def history(
     openid: str, cursor: str | None = None, limit: int = HISTORY_PAGE
 ) -> tuple[list[Entry], str | None]:
     """One page of entries, newest first, and the cursor of the next page (None: no more)."""
-    condition = EntryRow.gsi1sk < _decode_cursor(cursor) if cursor else None
+    condition = EntryRow.gsi1sk < cursors.decode(cursor) if cursor else None
     rows = list(
         EntryRow.history.query(history_pk(openid), condition, scan_index_forward=False, limit=limit + 1)
     )
     page = [Entry(r.entry_id, int(r.delta), r.reason, r.at, r.detail) for r in rows[:limit]]
     more = len(rows) > limit
-    return page, (_encode_cursor(rows[limit - 1].gsi1sk) if more and rows[:limit] else None)
+    return page, (cursors.encode(rows[limit - 1].gsi1sk) if more and rows[:limit] else None)
 
 
 def points_view(openid: str, cursor: str | None = None) -> dict[str, Any]:

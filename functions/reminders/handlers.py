@@ -15,7 +15,8 @@ from functions.core.http import Blueprint
 from functions.customers.domain import set_reminder_consent
 from functions.reminders import job, stats
 from functions.reminders.products import Product, get_product, put_product
-from functions.reminders.requests import PreferencesBody, ProductBody
+from functions.reminders.report import reminders_report
+from functions.reminders.requests import PreferencesBody, ProductBody, ReportQuery
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ def put_product_route(sku: str, body: ProductBody) -> Response:
             name=body.name.strip(),
             replenish_days=body.replenish_days,
             warranty_months=body.warranty_months,
+            reminder_holdout_percent=body.reminder_holdout_percent,
         )
     )
     return Response(body=product.to_dict(), status_code=200)
@@ -58,6 +60,12 @@ def put_preferences(openid: str, body: PreferencesBody) -> Response:
 def get_run_stats(day: date) -> Response:
     """A business date's run stats."""
     return Response(body=stats.run_stats(day))
+
+
+@blueprint.route("/admin/reminders/report", methods=["GET"], auth="admin", query=ReportQuery)
+def get_reminders_report(query: ReportQuery) -> Response:
+    """Reminded customers against the products' holdouts, for reminders due in [from, to]."""
+    return Response(body=reminders_report(query.from_, query.to, query.window_days))
 
 
 # 10:00 business time (the expression is in TZ_BUSINESS): after quiet hours, early in the shopping day.

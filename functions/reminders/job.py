@@ -19,7 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import UpdateError
 
-from functions.core import clock, links, queues, txn
+from functions.core import clock, links, measure, queues, txn
 from functions.core.errors import InvalidInput
 from functions.core.models import condition_failed
 from functions.customers.domain import get_customer
@@ -118,6 +118,16 @@ def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
     return {"thing1": name, "time2": bought, "thing3": "该补货啦，今日有优惠"}
 
 
+def holdout_key(sku: str) -> str:
+    return f"reminder:{sku}"
+
+
+def in_holdout(row: DueRow, product: Product | None) -> bool:
+    """The product's holdout: the same customers every day, for as long as its percentage stays."""
+    percent = product.reminder_holdout_percent if product else 0
+    return measure.held_out(holdout_key(row.sku), row.openid, percent)
+
+
 def _message_id(row: DueRow) -> str:
     return notification_id(row.due_date, row.openid, row.sku)
 
@@ -149,6 +159,9 @@ def process_item(row: DueRow, shard: int, products: Callable[[str], Product | No
         reason = "repurchased"
     elif not _would_allow(row.openid, clock.now()):
         reason = "capped"
+    elif in_holdout(row, products(row.sku)):
+        # Decided last, so the holdout holds only customers who would have been reminded.
+        reason = "holdout"
     if reason is not None:
         won = _decide(row, f"skipped:{reason}", f"skipped_{reason}", day, shard)
         return f"skipped:{reason}" if won else "done"

@@ -26,6 +26,7 @@ class ProductRow(Model):
     name = UnicodeAttribute()
     replenish_days = NumberAttribute(null=True)
     warranty_months = NumberAttribute(null=True)  # read by the warranty capability
+    reminder_holdout_percent = NumberAttribute(null=True)  # absent: no holdout
     updated_at = UnicodeAttribute()
 
 
@@ -60,6 +61,7 @@ class RunStatsRow(Model):
     skipped_no_consent = NumberAttribute(null=True)
     skipped_repurchased = NumberAttribute(null=True)
     skipped_capped = NumberAttribute(null=True)
+    skipped_holdout = NumberAttribute(null=True)
     fanouts = NumberAttribute(null=True)  # sk "JOB" only
     last_at = UnicodeAttribute(null=True)
     expires_at = NumberAttribute(null=True)

@@ -1,4 +1,6 @@
-"""Products, their replenishment period (`replenish_days`) and warranty (`warranty_months`), set by ops."""
+"""Products, their replenishment period (`replenish_days`), warranty (`warranty_months`) and
+reminder holdout (`reminder_holdout_percent`: customers kept back from reminders, to measure
+them against), set by ops."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from functions.reminders.models import ProductRow
 MAX_NAME = 100
 MAX_REPLENISH_DAYS = 3650
 MAX_WARRANTY_MONTHS = 600
+MAX_HOLDOUT_PERCENT = 50
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class Product:
     name: str
     replenish_days: int | None
     warranty_months: int | None = None
+    reminder_holdout_percent: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -38,6 +42,7 @@ def put_product(product: Product) -> Product:
         name=product.name,
         replenish_days=product.replenish_days,
         warranty_months=product.warranty_months,
+        reminder_holdout_percent=product.reminder_holdout_percent or None,
         updated_at=clock.iso(clock.now()),
     ).save()
     return product
@@ -54,4 +59,5 @@ def get_product(sku: str) -> Product | None:
         name=row.name,
         replenish_days=int(days) if days is not None else None,
         warranty_months=int(months) if months is not None else None,
+        reminder_holdout_percent=int(row.reminder_holdout_percent or 0),
     )

@@ -15,7 +15,7 @@ from functions.core import clock
 from functions.reminders.due import SHARDS
 from functions.reminders.models import RunStatsRow
 
-REASONS = ("unsubscribed", "no_consent", "repurchased", "capped")
+REASONS = ("unsubscribed", "no_consent", "repurchased", "capped", "holdout")
 STATS_TTL_DAYS = 400
 
 

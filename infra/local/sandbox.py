@@ -72,6 +72,16 @@ ERRORS = {
     45015: "response out of time limit or subscription is canceled",
     45009: "reach max api daily quota limit",
     47003: "argument invalid!",
+    40032: "invalid openid list size, at most 50",
+    45056: "too many tags now, no more than 100",
+    45057: "can't delete the tag that has too many fans",
+    45058: "can't modify sys tag",
+    45059: "user tag too much, no more than 20",
+    45157: "invalid tag name, duplicated",
+    45158: "tag name too long, no more than 30 bytes",
+    45159: "invalid tag id",
+    40130: "invalid openid list size, at least two openid",
+    45065: "clientmsgid exist",
 }
 
 
@@ -111,6 +121,7 @@ class SandboxState:
     # openid -> unix time of the follower's last message to the account: customer-service
     # messages are allowed for 48 hours after it (POST /sandbox/interactions records one).
     last_wrote: dict[str, float] = field(default_factory=dict)
+    mass: MassState = field(default_factory=lambda: MassState())
 
     def rotate_token(self) -> None:
         now = time.time()
@@ -256,10 +267,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "sns/oauth2/access_token": self.oauth,
             "cgi-bin/menu/create": self.menu_create,
             "cgi-bin/menu/get": self.menu_get,
-            "cgi-bin/tags/create": self.tags_create,
-            "cgi-bin/tags/get": self.tags_get,
-            "cgi-bin/tags/members/batchtagging": self.tags_batch,
-            "cgi-bin/tags/members/batchuntagging": self.tags_batch,
+            **tag_apis(self),
+            "cgi-bin/message/mass/send": lambda q, b: mass_send(self, q, b),
         }.get(api)
         if handler is None:
             return self._send({"errcode": 404, "errmsg": f"sandbox has no API {api}"}, 404)
@@ -305,12 +314,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 return self._send({"ok": True})
             if path == "/sandbox/qrcodes":
                 return self._send({"qrcodes": list(s.qrcodes)})
+            if path == "/sandbox/tags" and method == "GET":  # each tag with its followers
+                return self._send({"tags": [{**t, "openids": sorted(t["openids"])} for t in s.tags.values()]})
             if path == "/sandbox/menu" and method == "GET":
                 return self._send({"menu": s.menu})
             if path == "/sandbox/interactions" and method == "POST":
                 return self._send(record_interaction(s, body))
+            if path == "/sandbox/mass" and method == "GET":
+                return self._send({"sends": list(s.mass.sends)})
             if path == "/sandbox/reset" and method == "POST":
                 s.messages.clear(), s.calls.clear(), s.faults.clear(), s.unfollowed.clear()
+                s.mass = MassState()
                 return self._send({"ok": True})
         return self._send({"errcode": 404, "errmsg": "unknown sandbox control path"}, 404)
 
@@ -563,39 +577,6 @@ class SandboxHandler(BaseHTTPRequestHandler):
             menu = self.state.menu
         return self._send({"menu": menu} if menu else _err(46003))
 
-    def tags_create(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        with self.state.lock:
-            tag_id = 100 + len(self.state.tags)
-            name = (body.get("tag") or {}).get("name", "")
-            self.state.tags[tag_id] = {"id": tag_id, "name": name, "count": 0, "openids": set()}
-        return self._send({"tag": {"id": tag_id, "name": name}})
-
-    def tags_get(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        with self.state.lock:
-            tags = [
-                {"id": t["id"], "name": t["name"], "count": len(t["openids"])}
-                for t in self.state.tags.values()
-            ]
-        return self._send({"tags": tags})
-
-    def tags_batch(self, query: dict, body: dict) -> None:
-        if not self._authorised(query):
-            return self._send(_err(40001))
-        openids = body.get("openid_list") or []
-        tag = self.state.tags.get(int(body.get("tagid", -1)))
-        if tag is None or len(openids) > 50:
-            return self._send(_err(47003))
-        with self.state.lock:
-            if self.path.split("?")[0].endswith("batchtagging"):
-                tag["openids"].update(openids)
-            else:
-                tag["openids"].difference_update(openids)
-        return self._send({"errcode": 0, "errmsg": "ok"})
-
     # -- delivery reports -----------------------------------------------------------
 
     def _report_delivery(self, openid: str, msgid: int) -> None:
@@ -697,3 +678,201 @@ class Sandbox:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+# -- user tags (tags/create, tags/get, tags/members/batch(un)tagging, tags/getidlist,
+#    user/tag/get), with WeChat's limits and errcodes -----------------------------------------
+
+MAX_TAGS, MAX_TAG_NAME_BYTES, MAX_TAGS_PER_FOLLOWER, MAX_TAG_BATCH = 100, 30, 20, 50
+TAG_FANS_PAGE = 10_000  # user/tag/get: openids a page
+FIRST_TAG_ID = 100  # ids 0, 1 and 2 are WeChat's reserved tags
+
+
+def tag_apis(handler: SandboxHandler) -> dict[str, Any]:
+    return {
+        "cgi-bin/tags/create": lambda q, b: _tag_answer(handler, q, tags_create(handler.state, b)),
+        "cgi-bin/tags/get": lambda q, b: _tag_answer(handler, q, tags_get(handler.state)),
+        "cgi-bin/tags/members/batchtagging": lambda q, b: _tag_answer(
+            handler, q, tags_batch(handler.state, b, True)
+        ),
+        "cgi-bin/tags/members/batchuntagging": lambda q, b: _tag_answer(
+            handler, q, tags_batch(handler.state, b, False)
+        ),
+        "cgi-bin/tags/getidlist": lambda q, b: _tag_answer(handler, q, tags_of(handler.state, b)),
+        "cgi-bin/user/tag/get": lambda q, b: _tag_answer(handler, q, tag_fans(handler.state, b)),
+    }
+
+
+def _tag_answer(handler: SandboxHandler, query: dict, answer: Any) -> None:
+    if not handler._authorised(query):
+        return handler._send(_err(40001))
+    return handler._send(answer)
+
+
+def tags_create(state: SandboxState, body: dict) -> dict[str, Any]:
+    name = str((body.get("tag") or {}).get("name") or "")
+    with state.lock:
+        if not name:
+            return _err(47003)
+        if len(name.encode()) > MAX_TAG_NAME_BYTES:
+            return _err(45158)
+        if any(t["name"] == name for t in state.tags.values()):
+            return _err(45157)
+        if len(state.tags) >= MAX_TAGS:
+            return _err(45056)
+        tag_id = max(state.tags, default=FIRST_TAG_ID - 1) + 1
+        state.tags[tag_id] = {"id": tag_id, "name": name, "openids": set()}
+    return {"tag": {"id": tag_id, "name": name}}
+
+
+def tags_get(state: SandboxState) -> dict[str, Any]:
+    with state.lock:
+        return {
+            "tags": [
+                {"id": t["id"], "name": t["name"], "count": len(t["openids"])} for t in state.tags.values()
+            ]
+        }
+
+
+def _tags_of(state: SandboxState, openid: str) -> list[int]:
+    return [t["id"] for t in state.tags.values() if openid in t["openids"]]
+
+
+def tags_batch(state: SandboxState, body: dict, tagging: bool) -> dict[str, Any]:
+    openids = body.get("openid_list")
+    with state.lock:
+        if not isinstance(openids, list) or not openids:
+            return _err(44002)
+        if len(openids) > MAX_TAG_BATCH:
+            return _err(40032)
+        if not all(isinstance(o, str) and OPENID.fullmatch(o) for o in openids):
+            return _err(40003)
+        tag = state.tags.get(body.get("tagid")) if isinstance(body.get("tagid"), int) else None
+        if tag is None:
+            return _err(45159)
+        if tagging:
+            # The whole call is refused if one follower would pass 20 tags.
+            full = [
+                o
+                for o in openids
+                if o not in tag["openids"] and len(_tags_of(state, o)) >= MAX_TAGS_PER_FOLLOWER
+            ]
+            if full:
+                return _err(45059)
+            tag["openids"].update(openids)
+        else:
+            tag["openids"].difference_update(openids)
+    return {"errcode": 0, "errmsg": "ok"}
+
+
+def tags_of(state: SandboxState, body: dict) -> dict[str, Any]:
+    openid = body.get("openid")
+    if not isinstance(openid, str) or not OPENID.fullmatch(openid):
+        return _err(40003)
+    with state.lock:
+        return {"tagid_list": _tags_of(state, openid)}
+
+
+def tag_fans(state: SandboxState, body: dict) -> dict[str, Any]:
+    with state.lock:
+        tag = state.tags.get(body.get("tagid")) if isinstance(body.get("tagid"), int) else None
+        if tag is None:
+            return _err(45159)
+        after = str(body.get("next_openid") or "")
+        ordered = sorted(o for o in tag["openids"] if o > after)
+    page = ordered[:TAG_FANS_PAGE]
+    return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1] if page else ""}
+
+
+# -- mass messages (message/mass/send) ------------------------------------------------------
+
+MASS_MIN, MASS_MAX = 2, 10_000  # openids a mass/send takes
+MASS_PER_MONTH = 4  # WeChat delivers a follower at most 4 mass messages a calendar month
+CLIENTMSGID_S = 24 * 3600  # a clientmsgid is remembered for 24 hours
+MASS_HELPER = "mphelper"  # FromUserName of MASSSENDJOBFINISH: the account's mass-send assistant
+
+
+@dataclass
+class MassState:
+    sends: list[dict[str, Any]] = field(default_factory=list)  # what GET /sandbox/mass shows
+    by_clientmsgid: dict[str, tuple[int, float]] = field(default_factory=dict)  # -> (msg_id, at)
+    received: dict[tuple[str, str], int] = field(default_factory=dict)  # (openid, YYYY-MM) -> count
+
+
+def mass_send(handler: SandboxHandler, query: dict, body: dict) -> None:
+    """`message/mass/send` by openid list, as WeChat answers it: 40130 for fewer than 2 (or more
+    than 10,000) openids; 45065 with the earlier msg_id for a clientmsgid seen within 24 hours;
+    else {errcode 0, msg_id, msg_data_id}, and, a moment later, MASSSENDJOBFINISH to the
+    callback with WeChat's counts (followers who left, or who received 4 this month, are
+    filtered out)."""
+    s = handler.state
+    if not handler._authorised(query):
+        return handler._send(_err(40001))
+    touser = body.get("touser")
+    if not isinstance(touser, list) or not all(isinstance(o, str) and OPENID.fullmatch(o) for o in touser):
+        return handler._send(_err(47003))
+    if not MASS_MIN <= len(touser) <= MASS_MAX:
+        return handler._send(_err(40130))
+    msgtype = body.get("msgtype")
+    content = body.get(msgtype) if isinstance(msgtype, str) else None
+    if msgtype not in ("text", "mpnews", "image", "voice", "mpvideo") or not isinstance(content, dict):
+        return handler._send(_err(47003))
+    if msgtype == "text" and not str(content.get("content") or "").strip():
+        return handler._send(_err(47003))
+    if msgtype != "text" and not content.get("media_id"):
+        return handler._send(_err(47003))
+    client_msg_id = str(body.get("clientmsgid") or "")
+    now = time.time()
+    month = time.strftime("%Y-%m", time.gmtime(now + 8 * 3600))  # WeChat's month: Beijing time
+    with s.lock:
+        earlier = s.mass.by_clientmsgid.get(client_msg_id) if client_msg_id else None
+        if earlier is not None and now - earlier[1] < CLIENTMSGID_S:
+            return handler._send({**_err(45065), "msg_id": earlier[0]})
+        s.next_msgid += 1
+        msg_id = s.next_msgid
+        if client_msg_id:
+            s.mass.by_clientmsgid[client_msg_id] = (msg_id, now)
+        delivered = []
+        for openid in dict.fromkeys(touser):
+            key = (openid, month)
+            if openid in s.unfollowed or s.mass.received.get(key, 0) >= MASS_PER_MONTH:
+                continue
+            s.mass.received[key] = s.mass.received.get(key, 0) + 1
+            delivered.append(openid)
+        s.mass.sends.append(
+            {"msg_id": msg_id, "at": now, "clientmsgid": client_msg_id, "msgtype": msgtype,
+             msgtype: content, "touser": list(touser), "delivered": delivered}
+        )  # fmt: skip
+    counts = {"TotalCount": len(touser), "FilterCount": len(delivered), "SentCount": len(delivered),
+              "ErrorCount": 0}  # fmt: skip
+    if s.callback_url:
+        threading.Thread(
+            target=report_mass_job_finish, args=(s.callback_url, s, msg_id, counts), daemon=True
+        ).start()
+    return handler._send({"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id,
+                          "msg_data_id": 2_000_000_000 + msg_id})  # fmt: skip
+
+
+def report_mass_job_finish(
+    callback_url: str, state: SandboxState, msg_id: int, counts: dict[str, int]
+) -> None:
+    """POST a signed plaintext MASSSENDJOBFINISH to our callback, as WeChat does once a job ends."""
+    time.sleep(1.0)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    signature = hashlib.sha1("".join(sorted([state.callback_token, timestamp, nonce])).encode()).hexdigest()
+    numbers = "".join(f"<{name}>{value}</{name}>" for name, value in counts.items())
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[{MASS_HELPER}]]>"
+        f"</FromUserName><CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>"
+        f"<Status><![CDATA[send success]]></Status>{numbers}</xml>"
+    )
+    query = f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={MASS_HELPER}"
+    request = urllib.request.Request(f"{callback_url}?{query}", data=xml.encode(), method="POST")
+    for _ in range(3):  # WeChat retries a callback that does not answer
+        try:
+            urllib.request.urlopen(request, timeout=5).read()
+            return
+        except OSError as error:
+            logging.getLogger("sandbox").info("mass job report not delivered: %s", error)
+            time.sleep(1.0)

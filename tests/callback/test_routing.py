@@ -32,6 +32,9 @@ EXAMPLES = {
     "click_reminders_off": [sim.event("o", "CLICK", "REMINDERS_OFF")],
     "click_points": [sim.event("o", "CLICK", "MY_POINTS")],
     "delivery_report": [sim.event("o", "TEMPLATESENDJOBFINISH", MsgID="1", Status="success")],
+    "mass_report": [
+        sim.event("mphelper", "MASSSENDJOBFINISH", MsgID="2", Status="send success", SentCount="2")
+    ],
     "text_unsubscribe_reminders": [sim.text("o", "退订"), sim.text("o", "TD"), sim.text("o", "td")],
     "text_shipments": [sim.text("o", "我的快递"), sim.text("o", "物流信息"), sim.text("o", "预约物流")],
     "text_bookings": [sim.text("o", "我想预约")],

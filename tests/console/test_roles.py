@@ -46,6 +46,8 @@ CASES = {
         )
     ],
     ("GET", "/console/campaigns"): [("/console/campaigns", None, 403)],
+    ("GET", "/console/segments"): [("/console/segments", None, 403)],
+    ("POST", "/console/segments"): [("/console/segments", {"segment_id": "s1", "name": "s1"}, 403)],
     ("POST", "/console/campaigns"): [
         ("/console/campaigns", {"campaign_id": "c1", "title": "t", "kind": "fixed", "amount": "1"}, 403)
     ],
@@ -57,6 +59,7 @@ CASES = {
         ("/console/notifications/redrive", {"queue": "notifications-dlq"}, 403)
     ],
     ("GET", "/console/reminders"): [("/console/reminders", None, 403)],
+    ("GET", "/console/reminders/report"): [("/console/reminders/report", None, 403)],
     ("GET", "/console/audit"): [("/console/audit", None, 403)],
     # the store inbox: their own store's conversations only
     ("GET", "/console/inbox"): [
@@ -78,6 +81,11 @@ CASES = {
         ("/console/inbox/{other_conversation}/close", {}, 403),
     ],
     ("GET", "/console/referrals"): [("/console/referrals", None, 403)],
+    ("GET", "/console/broadcasts"): [("/console/broadcasts", None, 403)],
+    ("POST", "/console/broadcasts"): [("/console/broadcasts", {"segment_id": "s1", "text": "hi"}, 403)],
+    ("GET", "/console/broadcasts/{broadcast_id}"): [
+        ("/console/broadcasts/bc-20260101-0123456789ab", None, 403)
+    ],
     # for every operator
     ("GET", "/console/login"): [("/console/login", None, 200)],
     ("POST", "/console/login"): [],  # signing in: tests/console/test_console.py

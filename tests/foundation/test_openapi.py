@@ -29,6 +29,8 @@ GRAMMAR = {
     "slot_id": msgspec.json.schema(fields.SlotId)["pattern"],
     "ref_code": fields.REF_CODE,
     "cursor": fields.CURSOR,
+    "media_id": msgspec.json.schema(fields.MediaId)["pattern"],
+    "broadcast_id": msgspec.json.schema(fields.BroadcastId)["pattern"],
 }
 
 

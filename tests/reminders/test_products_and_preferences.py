@@ -30,6 +30,7 @@ def test_ops_sets_a_products_replenish_days(client, admin_headers):
         "name": "Essence",
         "replenish_days": 90,
         "warranty_months": None,
+        "reminder_holdout_percent": 0,
     }
     assert get_product(sku).replenish_days == 90
     # And putting it again without replenish_days makes it non-replenishable

@@ -1,0 +1,1 @@
+"""Broadcasts: mass messages to a segment, frozen at send time, measured against a holdout."""
