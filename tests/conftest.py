@@ -34,6 +34,7 @@ import pytest  # noqa: E402
 import requests  # noqa: E402
 
 from infra.local.stack import wait_for  # noqa: E402, F401 - the tests' poll helper
+from tests.chromium import chromium  # noqa: E402, F401 - the browser tests' one browser
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
-from tests.console.test_browser import chromium, page, shot  # noqa: F401 - fixtures
+from tests.console.test_browser import page, shot  # noqa: F401 - a fixture, and its screenshots
 from tests.reminders.test_e2e import ADMIN, _subscribe
 
 pytestmark = pytest.mark.e2e

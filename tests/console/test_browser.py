@@ -5,7 +5,7 @@ overview's charts, creates a staff member's QR code, prints its counter card (pr
 and redrives a dead-letter queue.
 
 Each page is saved under test-artifacts/console/ (look at them). No page may log a console
-error (a blocked QR picture would). The browser setup is tests/h5/test_browser.py's.
+error (a blocked QR picture would). The browser is tests/chromium.py's.
 """
 
 from __future__ import annotations
@@ -21,24 +21,11 @@ import boto3
 import pytest
 
 from tests.conftest import ROOT, wait_for
-from tests.h5.test_browser import ARGS, CHROMIUM, INSTALL
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
 PASSWORD = "demo console password"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: {INSTALL}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

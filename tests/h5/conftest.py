@@ -4,9 +4,8 @@ areas with slots."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,30 +87,3 @@ def area(aws: str) -> Callable[..., tuple[str, list[str]]]:
         return area_id, [k.slot_id for k in keys]
 
     return make
-
-
-# -- the browser tests' Chromium (tests/h5/test_browser.py and the other page journeys) --------
-
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL = "sudo apt-get install -y chromium fonts-wqy-zenhei (or run `make test` as root)"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """One browser for the whole session."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"the browser tests need Debian's chromium at {CHROMIUM}: {INSTALL}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield browser
-        browser.close()

@@ -24,10 +24,9 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
-from tests.h5.conftest import ARGS, CHROMIUM, INSTALL  # noqa: F401 - tests/console/test_browser.py's
 
 pytestmark = pytest.mark.e2e
-# The session's browser is tests/h5/conftest.py's `chromium`, shared with the other browser tests.
+# The session's browser is tests/chromium.py's `chromium`, shared with the other browser tests.
 
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, start_stack, stop_stack, wait_for
-from tests.console.test_browser import chromium, page, shot  # noqa: F401 - fixtures, and its screenshots
+from tests.console.test_browser import page, shot  # noqa: F401 - a fixture, and its screenshots
 from tests.inbox.test_e2e import admin, wechat_sim
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT, wait_for
-from tests.console.test_browser import chromium, page  # noqa: F401 - fixtures
+from tests.console.test_browser import page  # noqa: F401 - a fixture
 from tests.segments.test_e2e import ADMIN, _event
 
 pytestmark = pytest.mark.e2e
