@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from functions.core import clock
+
+_SUBSCRIBE_ELEMENTS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
 
 
 class InvalidMessage(Exception):
@@ -60,6 +67,13 @@ class Message:
         for events (CONTRACT §2), hashed to a bounded key."""
         if self.is_event:
             parts = [self.from_user, str(self.create_time), self.event, self.event_key]
+            if self.event.lower().startswith("subscribe_msg_"):
+                # No EventKey: what the follower chose (or the msgids sent) tells two apart.
+                parts.append(
+                    json.dumps(
+                        self.fields.get(_SUBSCRIBE_ELEMENTS.get(self.event.lower(), "")), sort_keys=True
+                    )
+                )
         else:
             parts = [self.from_user, str(self.create_time), self.msg_id]
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -41,7 +41,7 @@ class Settings:
     template_booking: str
     template_reminder: str
     template_coupon: str
-    template_warranty: str
+    template_warranty: str  # TEMPLATE_*: "" unless set; then the id infra/templates.yaml gives
     tz_business: str
     quiet_hours: str
     booking_cutoff: str
@@ -50,6 +50,8 @@ class Settings:
     h5_base_url: str
     wechat_oauth_base: str
     wechat_mp_base: str
+    # Merged over infra/templates.yaml (JSON or YAML): a stage's own templates and channels.
+    templates_override: str = ""
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -80,11 +82,11 @@ def load_settings() -> Settings:
         session_ttl_s=int(_env("SESSION_TTL_S", "7200")),
         kuaidi100_salt=_env("KUAIDI100_SALT", "dev-salt"),
         logistics_hmac_secret=_env("LOGISTICS_HMAC_SECRET", "dev-logistics-secret"),
-        template_shipment=_env("TEMPLATE_SHIPMENT", "TPL_SHIPMENT_SANDBOX"),
-        template_booking=_env("TEMPLATE_BOOKING", "TPL_BOOKING_SANDBOX"),
-        template_reminder=_env("TEMPLATE_REMINDER", "TPL_REMINDER_SANDBOX"),
-        template_coupon=_env("TEMPLATE_COUPON", "TPL_COUPON_SANDBOX"),
-        template_warranty=_env("TEMPLATE_WARRANTY", "TPL_WARRANTY_SANDBOX"),
+        template_shipment=_env("TEMPLATE_SHIPMENT", ""),
+        template_booking=_env("TEMPLATE_BOOKING", ""),
+        template_reminder=_env("TEMPLATE_REMINDER", ""),
+        template_coupon=_env("TEMPLATE_COUPON", ""),
+        template_warranty=_env("TEMPLATE_WARRANTY", ""),
         tz_business=_env("TZ_BUSINESS", "Asia/Shanghai"),
         quiet_hours=_env("QUIET_HOURS", "21:00-09:00"),
         booking_cutoff=_env("BOOKING_CUTOFF", "18:00"),
@@ -99,6 +101,7 @@ def load_settings() -> Settings:
         ),
         # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
         wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
+        templates_override=_env("TEMPLATES_OVERRIDE", ""),
     )
 
 

@@ -223,6 +223,9 @@ class LocalStack:
         env.setdefault("H5_BASE_URL", os.environ.get("H5_BASE_URL") or f"http://127.0.0.1:{self.port}")
         os.environ.update(env)
         self.recorded = [*env, "WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "WECHAT_MP_BASE"]
+        from functions.notifications import templates
+
+        templates.parse(templates.raw_config())  # a bad infra/templates.yaml stops the start (ConfigError)
         self.moto = start_embedded_aws(self.moto_port, os.environ["RESOURCE_PREFIX"])
 
         if not os.environ.get("WECHAT_API_BASE"):

@@ -97,7 +97,12 @@ def queue(n: int, tag: str) -> list[str]:
                 return notify(
                     f"o-bench-{tag}-{i % 500}",
                     "shipment_status",
-                    {"thing1": f"Parcel {i}", "time2": "2024-05-01 10:00"},
+                    {
+                        "tracking_no": f"SF{i}",
+                        "status": "已发货",
+                        "detail": f"Parcel {i}",
+                        "time": "2024-05-01 10:00",
+                    },
                     notification_id=f"bench-{tag}-{i}",
                 )
             except Exception:
