@@ -9,8 +9,8 @@ with an ellipsis, a date is written the way WeChat reads it) and refusing what c
 (`InvalidField`: the worker records `failed:invalid_field`, never a send WeChat would refuse).
 
 Where the configuration comes from, in order:
-- the committed file, `infra/templates.yaml` (packaged with the code as `templates.yaml`
-  beside this module when `infra/package` builds the artifacts);
+- the committed file, `infra/templates.yaml` (shipped in the deployment zip as
+  `chalicelib/templates.yaml` by infra/template.py);
 - `TEMPLATES_OVERRIDE` (a stage's setting): YAML or JSON merged over it, template by template
   and key by key, e.g. `{"templates": {"reminder": {"channel": "subscribe", "id": "..."}}}`;
 - a template's `setting` (`template_booking` → `TEMPLATE_BOOKING`): when set, its id wins.
@@ -37,7 +37,8 @@ from functions.core.config import Settings, get_settings
 from functions.notifications.kinds import KINDS, TEMPLATED_CHANNELS
 
 COMMITTED = Path(__file__).resolve().parents[2] / "infra" / "templates.yaml"
-PACKAGED = Path(__file__).resolve().with_name("templates.yaml")  # infra/package puts it here
+# In the deployment zip (no infra/ there): infra/template.py ships the file as chalicelib/templates.yaml.
+PACKAGED = Path(__file__).resolve().parents[2] / "chalicelib" / "templates.yaml"
 TYPES = ("thing", "time", "character_string", "phrase", "amount", "number", "phone_number", "const")
 CHANNELS = ("template", "subscribe")
 THING_LIMIT = 20
