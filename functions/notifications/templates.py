@@ -372,3 +372,14 @@ def reset() -> None:
 
 def template_for(kind: str) -> Template | None:
     return load().for_kind(kind)
+
+
+def subscribe_template_ids(kinds: tuple[str, ...]) -> list[str]:
+    """The subscribe templates of `kinds` (those configured `channel: subscribe`): what an H5
+    page offers the follower to grant."""
+    found = []
+    for kind in kinds:
+        template = template_for(kind)
+        if template is not None and template.channel == "subscribe":
+            found.append(template.template_id())
+    return list(dict.fromkeys(found))
