@@ -30,7 +30,6 @@ from functions.coupons.issuing import coupons_of
 from functions.customers.domain import get_customer, set_reminder_consent
 from functions.h5 import views
 from functions.logistics.shipments import for_customer as shipments_of
-from functions.notifications import templates
 from functions.orders.domain import Order, get_order, orders_of
 from functions.stores.domain import get_store
 from functions.web import jssdk, pages, qr
@@ -158,7 +157,7 @@ def _subscribe_button(path: str) -> tuple[dict[str, Any], dict[str, str]]:
     request = blueprint.current_request
     query = dict(request.query_params or {})
     url = links.page_url(path) + (f"?{urlencode(query)}" if query else "")
-    offer = jssdk.subscribe_offer(request.headers, url, templates.subscribe_template_ids(SUBSCRIBE_KINDS))
+    offer = jssdk.subscribe_offer(request.headers, url, SUBSCRIBE_KINDS)
     if offer is None:
         return {"subscribe": None}, {}
     policy = offer.policy(pages.PAGE_HEADERS["Content-Security-Policy"])

@@ -11,7 +11,7 @@ from functions.core import streams
 from functions.core.errors import NotFound
 from functions.core.fields import OpenId
 from functions.core.http import Blueprint
-from functions.notifications import domain, outbox
+from functions.notifications import domain
 
 blueprint = Blueprint(__name__)
 
@@ -30,6 +30,8 @@ class HistoryQuery(msgspec.Struct, frozen=True):
 )
 def notification_outbox(event: Any) -> None:
     """Each new notification record to the queue; raising makes the stream deliver it again."""
+    from functions.notifications import outbox  # cold start: only the relay's function relays
+
     outbox.relay(event.to_dict()["Records"])
 
 

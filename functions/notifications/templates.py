@@ -46,15 +46,17 @@ STRING_LIMIT = 32
 PHRASE_LIMIT = 5
 NUMBER_DIGITS = 10
 PHONE_LIMIT = 17
-_KEY = re.compile(r"^([a-z_]+?)(\d+)$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_SPACE = re.compile(r"\s+")
-_HAN = re.compile(r"^[\u4e00-\u9fff]+$")
-_ASCII_STRING = re.compile(r"^[\x21-\x7e]+$")  # letters, digits, symbols; no space, no Chinese
-_AMOUNT = re.compile(r"^(?:[¥￥$€£])?(\d{1,10})(?:\.(\d{1,2}))?(元)?$")
-_NUMBER = re.compile(r"^\d{1,10}(?:\.\d{1,4})?$")
-_PHONE = re.compile(r"^\+?[0-9][0-9()\-\s]{0,16}$")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# Patterns, compiled on first use (re's cache), not at import: the API function imports this
+# module for the subscribe button and must start fast.
+_KEY = r"^([a-z_]+?)(\d+)$"
+_NAME = r"^[a-z][a-z0-9_]{0,39}$"
+_SPACE = r"\s+"
+_HAN = r"^[\u4e00-\u9fff]+$"
+_ASCII_STRING = r"^[\x21-\x7e]+$"  # letters, digits, symbols; no space, no Chinese
+_AMOUNT = r"^(?:[¥￥$€£])?(\d{1,10})(?:\.(\d{1,2}))?(元)?$"
+_NUMBER = r"^\d{1,10}(?:\.\d{1,4})?$"
+_PHONE = r"^\+?[0-9][0-9()\-\s]{0,16}$"
+_CLOCK = r"^([01]\d|2[0-3]):([0-5]\d)$"
 
 
 class ConfigError(ValueError):
@@ -74,7 +76,7 @@ class InvalidField(ValueError):
 
 
 def _one_line(value: str) -> str:
-    return _SPACE.sub(" ", value).strip()
+    return re.sub(_SPACE, " ", value).strip()
 
 
 def render_thing(value: str) -> str:
@@ -94,7 +96,7 @@ def render_thing(value: str) -> str:
 def _time_point(text: str) -> str:
     """One time point in WeChat's format: `2024年5月1日 09:00`, `2024年5月1日` or `09:00`."""
     text = text.strip()
-    if _CLOCK.match(text):
+    if re.match(_CLOCK, text):
         return text
     try:
         if "T" in text or text.endswith("Z"):  # an instant: shown in business time
@@ -118,8 +120,8 @@ def render_time(value: str) -> str:
 
 
 def render_character_string(value: str) -> str:
-    text = _SPACE.sub("", value)
-    if not text or not _ASCII_STRING.match(text):
+    text = re.sub(_SPACE, "", value)
+    if not text or not re.match(_ASCII_STRING, text):
         raise ValueError("only letters, digits and symbols")
     if len(text) > STRING_LIMIT:
         raise ValueError(f"longer than {STRING_LIMIT}")  # a cut code or number would mislead
@@ -127,15 +129,15 @@ def render_character_string(value: str) -> str:
 
 
 def render_phrase(value: str) -> str:
-    text = _SPACE.sub("", value)
-    if not text or not _HAN.match(text) or len(text) > PHRASE_LIMIT:
+    text = re.sub(_SPACE, "", value)
+    if not text or not re.match(_HAN, text) or len(text) > PHRASE_LIMIT:
         raise ValueError(f"at most {PHRASE_LIMIT} Chinese characters")
     return text
 
 
 def render_amount(value: str) -> str:
-    text = _SPACE.sub("", unicodedata.normalize("NFKC", value))
-    found = _AMOUNT.match(text)
+    text = re.sub(_SPACE, "", unicodedata.normalize("NFKC", value))
+    found = re.match(_AMOUNT, text)
     if not found:
         raise ValueError("a number with at most 10 digits and an optional currency")
     return text
@@ -143,14 +145,14 @@ def render_amount(value: str) -> str:
 
 def render_number(value: str) -> str:
     text = value.strip()
-    if not _NUMBER.match(text):
+    if not re.match(_NUMBER, text):
         raise ValueError(f"digits only (at most {NUMBER_DIGITS}), optionally with decimals")
     return text
 
 
 def render_phone_number(value: str) -> str:
     text = _one_line(value)
-    if len(text) > PHONE_LIMIT or not _PHONE.match(text):
+    if len(text) > PHONE_LIMIT or not re.match(_PHONE, text):
         raise ValueError(f"a phone number of at most {PHONE_LIMIT} digits and symbols")
     return text
 
@@ -191,7 +193,7 @@ class Field:
         if self.optional and (raw is None or not str(raw).strip()):
             return None
         if self.cut and raw is not None:
-            raw = _SPACE.sub("", str(raw))[:STRING_LIMIT]
+            raw = re.sub(_SPACE, "", str(raw))[:STRING_LIMIT]
         try:
             return render_value(self.type, raw)
         except ValueError as error:
@@ -261,13 +263,13 @@ def raw_config(path: Path | None = None, override: str | None = None) -> Any:
 
 def _field(template: str, key: Any, spec: Any, problems: list[str]) -> Field | None:
     where = f"templates.{template}.fields.{key}"
-    if not isinstance(key, str) or not _KEY.match(key):
+    if not isinstance(key, str) or not re.match(_KEY, key):
         problems.append(f"{where}: a WeChat key is a type and a number, e.g. thing1")
         return None
     if not isinstance(spec, dict) or set(spec) - {"type", "from", "text", "optional", "cut"}:
         problems.append(f"{where}: give `type` and one of `from` (a named value) or `text`")
         return None
-    kind_of_key = _KEY.match(key).group(1)  # type: ignore[union-attr]
+    kind_of_key = re.match(_KEY, key).group(1)  # type: ignore[union-attr]
     wechat_type = spec.get("type", kind_of_key)
     if wechat_type not in TYPES:
         problems.append(f"{where}: unknown type {wechat_type!r} (one of {', '.join(TYPES)})")
@@ -282,7 +284,7 @@ def _field(template: str, key: Any, spec: Any, problems: list[str]) -> Field | N
     if wechat_type == "const" and text is None:
         problems.append(f"{where}: a const field gives its fixed `text`")
         return None
-    if source is not None and (not isinstance(source, str) or not _NAME.match(source)):
+    if source is not None and (not isinstance(source, str) or not re.match(_NAME, source)):
         problems.append(f"{where}: `from` names a value in snake_case, not {source!r}")
         return None
     if text is not None:

@@ -61,13 +61,18 @@ class SubscribeOffer:
         return base.replace("script-src 'none'", f"script-src 'nonce-{self.nonce}' https://res.wx.qq.com")
 
 
-def subscribe_offer(headers: Any, page_url: str, template_ids: list[str]) -> SubscribeOffer | None:
-    """The subscribe button for `template_ids` on the page at `page_url`, or None outside
-    WeChat or when no template is a subscribe one."""
-    offered = tuple(dict.fromkeys(t for t in template_ids if t))
-    if not offered or not in_wechat(headers):
+def subscribe_offer(headers: Any, page_url: str, kinds: tuple[str, ...]) -> SubscribeOffer | None:
+    """The subscribe button for the subscribe templates of `kinds` (infra/templates.yaml) on the
+    page at `page_url`, or None outside WeChat or when none of them is sent by subscribe."""
+    if not in_wechat(headers):
         return None
-    from functions.core import wechat  # only pages opened in WeChat need the ticket
+    # Only a page opened in WeChat needs the templates' configuration and the ticket.
+    from functions.core import wechat
+    from functions.notifications import templates
+
+    offered = tuple(templates.subscribe_template_ids(kinds))
+    if not offered:
+        return None
 
     try:
         ticket = wechat.jsapi_ticket()
