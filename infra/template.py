@@ -99,6 +99,8 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "TemplateReminder": ("TEMPLATE_REMINDER", "set-me"),
     "TemplateCoupon": ("TEMPLATE_COUPON", "set-me"),
     "TemplateWarranty": ("TEMPLATE_WARRANTY", "set-me"),
+    # JSON merged over infra/templates.yaml: a stage's own templates and channels (subscribe).
+    "TemplatesOverride": ("TEMPLATES_OVERRIDE", ""),
     "TzBusiness": ("TZ_BUSINESS", "Asia/Shanghai"),
     "QuietHours": ("QUIET_HOURS", "21:00-09:00"),
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),
