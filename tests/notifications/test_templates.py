@@ -233,3 +233,26 @@ def test_a_value_that_cannot_be_made_valid_fails_without_a_call(sandbox, aws):
     view = record(nid)
     assert view["status"] == "failed:invalid_field"
     assert "character_string1" in view["history"][-1]["detail"]
+
+
+@pytest.mark.e2e
+def test_make_run_refuses_to_start_with_a_bad_configuration():
+    import os
+    import tempfile
+
+    from infra.local.stack import free_port
+    from tests.conftest import popen_make_run
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST", "WECHAT_API_BASE"))}
+    env.update(
+        PORT=str(free_port()),
+        MOTO_PORT=str(free_port()),
+        SANDBOX_PORT=str(free_port()),
+        LOCAL_RUN_DIR=tempfile.mkdtemp(prefix="stack-"),
+        TEMPLATES_OVERRIDE='{"templates": {"booking": {"fields": {"thing1": {"type": "thing", "text": "x", "from": "status"}}}}}',
+    )
+    process = popen_make_run(env)
+    output, _ = process.communicate(timeout=240)
+    assert process.returncode != 0
+    assert "infra/templates.yaml" in output and "exactly one of `from` and `text`" in output
+    assert "ready http" not in output
