@@ -141,7 +141,7 @@ def run(runtime, n: int, threads: int, tag: str) -> dict[str, float]:
     while idle < 3:  # the queue looked empty three polls in a row
         idle = idle + 1 if runtime.poll_once(consumer, wait_s=0) == 0 else 0
     elapsed = time.perf_counter() - started
-    made, _ = aws_calls.snapshot()
+    made, aws_ms = aws_calls.snapshot()
     sends = sandbox_calls(SEND) - sends_before
     tokens = sandbox_calls("cgi-bin/stable_token") - tokens_before
     sample = [get_notification(i)["status"] for i in ids[:: max(1, n // 50)]]
@@ -153,6 +153,7 @@ def run(runtime, n: int, threads: int, tag: str) -> dict[str, float]:
         "sends": sends,
         "token_calls": tokens,
         "calls_per_message": {name: count / n for name, count in sorted(made.items())},
+        "aws_ms_per_message": aws_ms / n,
     }
 
 
@@ -211,7 +212,8 @@ def main(argv: list[str] | None = None) -> dict[int, dict[str, dict]]:
     for latency, pair in results.items():
         for name, run_ in pair.items():
             print(
-                f"AWS calls per sent notification, {latency} ms {name}: {_calls(run_['calls_per_message'])}"
+                f"AWS calls per sent notification, {latency} ms {name}: {_calls(run_['calls_per_message'])};"
+                f" {run_['aws_ms_per_message']:.1f} ms in them"
             )
     sends = sum(r["sends"] for pair in results.values() for r in pair.values())
     token_calls = sum(r["token_calls"] for pair in results.values() for r in pair.values())
