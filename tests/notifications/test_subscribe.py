@@ -222,3 +222,18 @@ def test_racing_sends_use_each_grant_once(sandbox, aws, coupon_by_subscribe, pat
     assert len(sent_to(sandbox, openid)) == 3 and grants.grants(openid, SUB_COUPON) == 0
     drain_notifications()  # the copies the outbox queued find them decided
     assert len(sent_to(sandbox, openid)) == 3
+
+
+@pytest.mark.slow
+def test_three_racing_deliveries_of_one_popup_grant_once(client):
+    # Given a warm container (its DynamoDB clients exist; a cold start is not what this tests)
+    from tests.callback.test_race import race
+
+    deliver(client, sim, popup(customer(), {"T-warm": "accept"}, create_time=_fresh_second()))
+    # When each of 4 followers' popup arrives three times at once (WeChat's retries racing)
+    followers = [customer() for _ in range(4)]
+    xml = {o: popup(o, {"T-A": "accept", "T-B": "accept"}, create_time=1700000000) for o in followers}
+    results = race(client, [(xml[o], str(n)) for o in followers for n in range(3)])
+    # Then every delivery was answered, and each follower has exactly one grant per template
+    assert all(status == 200 for status, _ in results), results
+    assert [(grants.grants(o, "T-A"), grants.grants(o, "T-B")) for o in followers] == [(1, 1)] * 4
