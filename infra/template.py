@@ -101,6 +101,8 @@ SETTINGS_PARAMETERS: dict[str, tuple[str, str]] = {
     "TemplateReminder": ("TEMPLATE_REMINDER", "set-me"),
     "TemplateCoupon": ("TEMPLATE_COUPON", "set-me"),
     "TemplateWarranty": ("TEMPLATE_WARRANTY", "set-me"),
+    # JSON merged over infra/templates.yaml: a stage's own templates and channels (subscribe).
+    "TemplatesOverride": ("TEMPLATES_OVERRIDE", ""),
     "TzBusiness": ("TZ_BUSINESS", "Asia/Shanghai"),
     "QuietHours": ("QUIET_HOURS", "21:00-09:00"),
     "BookingCutoff": ("BOOKING_CUTOFF", "18:00"),
@@ -206,12 +208,18 @@ def chalice_package(stage: str, out: Path) -> Path:
     (project / ".chalice" / "config.json").write_text(json.dumps(config, indent=2))
     (project / "requirements.txt").write_text("# dependencies ship in the layer (layers/)\n")
     shutil.copy2(ROOT / "app.py", project / "app.py")
+    if (project / "chalicelib").is_dir() and not (project / "chalicelib").is_symlink():
+        shutil.rmtree(project / "chalicelib")  # a previous run's copy (below)
     for name in ("vendor", "functions", "chalicelib"):
         link = project / name
         if link.is_symlink() or link.exists():
             link.unlink()
         if (ROOT / name).exists():
             link.symlink_to(ROOT / name, target_is_directory=True)
+    # The message templates' configuration travels with the code (functions/notifications/templates.py
+    # reads it from chalicelib/ when infra/ is not there, as in Lambda).
+    (project / "chalicelib").mkdir(exist_ok=True)
+    shutil.copy2(ROOT / "infra" / "templates.yaml", project / "chalicelib" / "templates.yaml")
     merge = project / "data.json"  # JSON, so that Chalice writes sam.json
     merge.write_text(json.dumps(load_yaml(DATA_TEMPLATE)))
     shutil.rmtree(out, ignore_errors=True)

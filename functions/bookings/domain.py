@@ -469,12 +469,12 @@ def _load_any(booking_id: str) -> Booking:
 
 
 def template_fields(booking: Booking, status_text: str) -> dict[str, str]:
-    """Template fields: each at most 20 characters, no line breaks (WeChat's rules)."""
+    """The message's named values (infra/templates.yaml shows them within WeChat's rules)."""
     return {
-        "thing1": status_text[:20],
-        "time2": f"{booking.date} {booking.window[:5]}",
-        "thing3": areas.place_and_time(areas.name_of(booking.area), booking.date, booking.window),
-        "character_string4": booking.order_id[:20],
+        "status": status_text,
+        "time": f"{booking.date} {booking.window[:5]}",
+        "place": areas.place_and_time(areas.name_of(booking.area), booking.date, booking.window),
+        "reference": booking.order_id,
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Cron, Response
 
-from functions.bookings import areas, domain, reminders, slots
+from functions.bookings import areas, domain, slots
 from functions.bookings.requests import (
     AreaBody,
     BookingId,
@@ -19,7 +19,6 @@ from functions.bookings.requests import (
 )
 from functions.core.fields import Area
 from functions.core.http import Blueprint, check, header
-from functions.warranty import visits
 
 blueprint = Blueprint(__name__)
 
@@ -103,6 +102,10 @@ def complete_booking(booking_id: str, body: CompleteRequest | None) -> dict[str,
 # 10:00 business time (the expression is in TZ_BUSINESS): the day-before reminder for tomorrow's bookings.
 @blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="booking_reminders")
 def booking_reminders(event: Any) -> dict[str, Any]:
+    # Cold start: only this schedule's function sends reminders.
+    from functions.bookings import reminders
+    from functions.warranty import visits
+
     raw = event.to_dict() if hasattr(event, "to_dict") else dict(event or {})
     day = reminders.run_date(raw)
     # Repair visits take places in the same slots: their reminder is the same job's.

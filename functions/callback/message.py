@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,11 @@ from functions.core import clock
 
 # Events that carry a MsgID, which is part of their dedupe key (CONTRACT §2).
 JOB_FINISH_EVENTS = ("TEMPLATESENDJOBFINISH", "MASSSENDJOBFINISH")
+_SUBSCRIBE_ELEMENTS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
 
 
 class InvalidMessage(Exception):
@@ -65,6 +71,13 @@ class Message:
             parts = [self.from_user, str(self.create_time), self.event, self.event_key]
             if self.event.upper() in JOB_FINISH_EVENTS:
                 parts.append(self.msg_id)  # two jobs may finish in the same second
+            if self.event.lower().startswith("subscribe_msg_"):
+                # No EventKey: what the follower chose (or the msgids sent) tells two apart.
+                parts.append(
+                    json.dumps(
+                        self.fields.get(_SUBSCRIBE_ELEMENTS.get(self.event.lower(), "")), sort_keys=True
+                    )
+                )
         else:
             parts = [self.from_user, str(self.create_time), self.msg_id]
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -23,6 +23,7 @@ from functions.customers import domain as customers
 from functions.customers.domain import Touch
 from functions.inbox import domain as inbox
 from functions.logistics.summary import for_customer as shipments_of
+from functions.notifications import grants
 from functions.notifications.delivery import mark_delivery, notifications_with_msgid
 from functions.points import earning as points
 from functions.points import referrals
@@ -215,6 +216,27 @@ def mass_report(m: Message) -> Outcome:
     return Outcome(None)
 
 
+def subscribe_choices(popup: bool) -> Handler:
+    """The follower's answers to the subscribe popup (or changes in WeChat's settings): grants
+    in the notifications ledger, committed with the dedupe record, so once per delivery."""
+    element = "SubscribeMsgPopupEvent" if popup else "SubscribeMsgChangeEvent"
+
+    def handler(m: Message) -> Outcome:
+        choices = [(t, status, popup) for t, status in grants.choices_of(m.fields, element)]
+        effects = grants.grant_ops(m.from_user, choices)
+        return Outcome(None, effects or None)
+
+    handler.__name__ = f"subscribe_choices[{'popup' if popup else 'change'}]"
+    return handler
+
+
+def subscribe_sent(m: Message) -> Outcome:
+    """subscribe_msg_sent_event: each sent subscribe notification's delivery, found by msgid."""
+    for msgid, ok, status in grants.sent_reports(m.fields):
+        mark_delivery(msgid, "success" if ok else status or "failed")
+    return Outcome(None)
+
+
 def ignore(_: Message) -> Outcome:
     return Outcome(None)
 
@@ -240,6 +262,9 @@ RULES: tuple[Rule, ...] = (
     Rule("click_points", my_points, "event", "CLICK", "MY_POINTS"),
     Rule("delivery_report", delivery_report, "event", "TEMPLATESENDJOBFINISH"),
     Rule("mass_report", mass_report, "event", "MASSSENDJOBFINISH"),
+    Rule("subscribe_popup", subscribe_choices(True), "event", "subscribe_msg_popup_event"),
+    Rule("subscribe_change", subscribe_choices(False), "event", "subscribe_msg_change_event"),
+    Rule("subscribe_sent", subscribe_sent, "event", "subscribe_msg_sent_event"),
     Rule("text_unsubscribe_reminders", reminders(False), "text", text_exact=("退订", "TD")),
     Rule("text_shipments", my_shipments, "text", text_contains=("物流", "快递")),
     Rule("text_bookings", my_bookings, "text", text_contains=("预约",)),

@@ -41,7 +41,9 @@ class Settings:
     template_booking: str
     template_reminder: str
     template_coupon: str
-    template_warranty: str
+    template_warranty: str  # TEMPLATE_*: "" unless set; then the id infra/templates.yaml gives
+    template_receipt: str
+    template_referral: str
     tz_business: str
     quiet_hours: str
     booking_cutoff: str
@@ -51,10 +53,10 @@ class Settings:
     wechat_oauth_base: str
     wechat_mp_base: str
     inbox_escalate_min: int  # minutes a store may leave a conversation unanswered (>= 1)
-    template_receipt: str = "TPL_RECEIPT_SANDBOX"
-    template_referral: str = "TPL_REFERRAL_SANDBOX"
     points_per_yuan: int = 1
     referral_points: int = 100
+    # Merged over infra/templates.yaml (JSON or YAML): a stage's own templates and channels.
+    templates_override: str = ""
 
     @property
     def quiet_hours_window(self) -> tuple[str, str] | None:
@@ -85,11 +87,13 @@ def load_settings() -> Settings:
         session_ttl_s=int(_env("SESSION_TTL_S", "7200")),
         kuaidi100_salt=_env("KUAIDI100_SALT", "dev-salt"),
         logistics_hmac_secret=_env("LOGISTICS_HMAC_SECRET", "dev-logistics-secret"),
-        template_shipment=_env("TEMPLATE_SHIPMENT", "TPL_SHIPMENT_SANDBOX"),
-        template_booking=_env("TEMPLATE_BOOKING", "TPL_BOOKING_SANDBOX"),
-        template_reminder=_env("TEMPLATE_REMINDER", "TPL_REMINDER_SANDBOX"),
-        template_coupon=_env("TEMPLATE_COUPON", "TPL_COUPON_SANDBOX"),
-        template_warranty=_env("TEMPLATE_WARRANTY", "TPL_WARRANTY_SANDBOX"),
+        template_shipment=_env("TEMPLATE_SHIPMENT", ""),
+        template_booking=_env("TEMPLATE_BOOKING", ""),
+        template_reminder=_env("TEMPLATE_REMINDER", ""),
+        template_coupon=_env("TEMPLATE_COUPON", ""),
+        template_warranty=_env("TEMPLATE_WARRANTY", ""),
+        template_receipt=_env("TEMPLATE_RECEIPT", ""),
+        template_referral=_env("TEMPLATE_REFERRAL", ""),
         tz_business=_env("TZ_BUSINESS", "Asia/Shanghai"),
         quiet_hours=_env("QUIET_HOURS", "21:00-09:00"),
         booking_cutoff=_env("BOOKING_CUTOFF", "18:00"),
@@ -105,10 +109,9 @@ def load_settings() -> Settings:
         # Where QR code images are (`/cgi-bin/showqrcode?ticket=`): the local sandbox draws them.
         wechat_mp_base=_env("WECHAT_MP_BASE", _env("WECHAT_API_BASE", "http://127.0.0.1:9000")).rstrip("/"),
         inbox_escalate_min=_at_least("INBOX_ESCALATE_MIN", "30", 1),
-        template_receipt=_env("TEMPLATE_RECEIPT", "TPL_RECEIPT_SANDBOX"),
-        template_referral=_env("TEMPLATE_REFERRAL", "TPL_REFERRAL_SANDBOX"),
         points_per_yuan=_at_least("POINTS_PER_YUAN", "1", 0),
         referral_points=_at_least("REFERRAL_POINTS", "100", 0),
+        templates_override=_env("TEMPLATES_OVERRIDE", ""),
     )
 
 

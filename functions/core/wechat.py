@@ -3,6 +3,7 @@
 Interface used by every capability:
     call(api, body=None, *, query=None) -> dict   # raises WeChatError on errcode != 0
     oauth_openid(code) -> str                     # sns/oauth2/access_token
+    jsapi_ticket() -> str                         # cgi-bin/ticket/getticket, shared like the token
 
 The access_token
 - comes from `cgi-bin/stable_token` with `force_refresh: false` (every caller gets the same
@@ -166,8 +167,8 @@ class TokenCache:
     several Lambda containers.
     """
 
-    def __init__(self, app_id: str, fetch: Fetch):
-        self.key = f"TOKEN#{app_id}"
+    def __init__(self, app_id: str, fetch: Fetch, prefix: str = "TOKEN"):
+        self.key = f"{prefix}#{app_id}"  # TICKET#<appid>: the JS-SDK's jsapi_ticket, shared alike
         self.fetch = fetch
         self.owner = uuid.uuid4().hex
         self._lock = threading.Lock()  # one refresher per process; the lease does it across
@@ -359,6 +360,28 @@ def token_cache() -> TokenCache:
 
 def access_token() -> str:
     return token_cache().get()
+
+
+# -- the JS-SDK's jsapi_ticket --------------------------------------------------------------
+
+
+def fetch_jsapi_ticket(force_refresh: bool) -> tuple[str, int]:
+    """`cgi-bin/ticket/getticket?type=jsapi` (7200 s, limited per day like the token)."""
+    data = call("cgi-bin/ticket/getticket", query={"type": "jsapi"})
+    return str(data["ticket"]), int(data["expires_in"])
+
+
+@cache
+def _ticket_cache(app_id: str, api_base: str) -> TokenCache:
+    return TokenCache(app_id, fetch_jsapi_ticket, prefix="TICKET")
+
+
+def jsapi_ticket() -> str:
+    """The jsapi_ticket that signs the H5 pages' `wx.config`: cached and shared by every
+    function through DynamoDB exactly as the access_token is (item `TICKET#<appid>`), so a
+    fleet asks WeChat for one per two hours, not one per page view."""
+    s = get_settings()
+    return _ticket_cache(s.wechat_app_id, s.wechat_api_base).get()
 
 
 # -- the interface ------------------------------------------------------------------------

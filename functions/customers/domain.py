@@ -173,6 +173,20 @@ def unsubscribe_op(openid: str, at: str) -> txn.Op:
     )
 
 
+def reachable_op(openid: str) -> txn.Op:
+    """A condition (label "customer") that holds unless the customer unfollowed us: a sender's
+    claim carries it instead of reading the record first. A customer we never heard of passes."""
+    return txn.check(
+        "customer",
+        CustomerRow,
+        openid,
+        PROFILE,
+        CustomerRow.pk.does_not_exist()
+        | (CustomerRow.subscribed == True)  # noqa: E712 - a DynamoDB condition, not a Python test
+        | CustomerRow.unsubscribed_at.does_not_exist(),
+    )
+
+
 def reminder_consent_op(openid: str, consent: bool) -> txn.Op:
     """The customer's own choice (REMINDERS_ON/OFF, 退订, TD), as a transaction item (label "customer")."""
     return txn.update("customer", CustomerRow(openid, PROFILE), _own_consent_actions(consent))

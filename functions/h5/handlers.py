@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 import msgspec
 from chalice import Response
@@ -31,7 +32,7 @@ from functions.h5 import views
 from functions.logistics.shipments import for_customer as shipments_of
 from functions.orders.domain import Order, get_order, orders_of
 from functions.stores.domain import get_store
-from functions.web import pages, qr
+from functions.web import jssdk, pages, qr
 from functions.web import session as sessions
 from functions.web.pages import page, redirect
 from functions.web.session import Session, signed_in
@@ -146,11 +147,29 @@ def _my_order(openid: str, order_id: str) -> Order:
     return order
 
 
+# What the subscribe button offers (only the kinds configured `channel: subscribe`): after a
+# purchase, "remind me when it's time to restock", and the coupons that come with it.
+SUBSCRIBE_KINDS = ("repurchase_reminder", "coupon_issued")
+
+
+def _subscribe_button(path: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The page's `subscribe` context and headers: the button inside WeChat, nothing outside."""
+    request = blueprint.current_request
+    query = dict(request.query_params or {})
+    url = links.page_url(path) + (f"?{urlencode(query)}" if query else "")
+    offer = jssdk.subscribe_offer(request.headers, url, SUBSCRIBE_KINDS)
+    if offer is None:
+        return {"subscribe": None}, {}
+    policy = offer.policy(pages.PAGE_HEADERS["Content-Security-Policy"])
+    return {"subscribe": offer}, {"Content-Security-Policy": policy}
+
+
 @customer_page(links.BOOKINGS)
 def my_bookings(caller: Session) -> Response:
     """My bookings, and my orders that can still be booked."""
     mine = bookings.list_bookings(caller.openid)
     listed = views.booking_views(mine)
+    subscribe, headers = _subscribe_button(links.BOOKINGS)
     return page(
         "bookings.html",
         caller,
@@ -162,6 +181,8 @@ def my_bookings(caller: Session) -> Response:
         date_text=views.date_text,
         book_path=links.book_path,
         booking_path=links.booking_path,
+        headers=headers,
+        **subscribe,
     )
 
 
@@ -342,6 +363,7 @@ def me(caller: Session, query: Done) -> Response:
     """Reminders on or off, and my store."""
     customer = get_customer(caller.openid)
     store = get_store(customer.first_store_id) if customer and customer.first_store_id else None
+    subscribe, headers = _subscribe_button(links.ME)
     return page(
         "me.html",
         caller,
@@ -350,6 +372,8 @@ def me(caller: Session, query: Done) -> Response:
         reminders=bool(customer and customer.reminder_consent),
         store=store.name if store else None,
         done=query.done,
+        headers=headers,
+        **subscribe,
     )
 
 

@@ -376,18 +376,14 @@ def _clip(text: str, limit: int = 20) -> str:
 
 
 def message_for(row: ShipmentRow) -> tuple[dict[str, str], str]:
-    """Template fields (each ≤ 20 chars, no newlines) and the link for the row's status."""
+    """The message's named values (infra/templates.yaml shows them within WeChat's rules) and
+    the link for the row's status."""
     status = row.status or ""
-    when_text = (
-        clock.parse_iso(row.status_at).astimezone(clock.business_tz()).strftime("%Y-%m-%d %H:%M")
-        if row.status_at
-        else clock.business_now().strftime("%Y-%m-%d %H:%M")
-    )
     fields = {
-        "character_string1": _clip(str(row.tracking_no), 20),
-        "thing2": machine.STATUS_TEXT.get(status, status),
-        "thing3": _clip(row.status_context or machine.STATUS_TEXT.get(status, status)),
-        "time4": when_text,
+        "tracking_no": str(row.tracking_no),
+        "status": machine.STATUS_TEXT.get(status, status),
+        "detail": _clip(row.status_context or machine.STATUS_TEXT.get(status, status), 200),
+        "time": row.status_at or clock.iso(clock.now()),  # an instant: shown in business time
     }
     if status == "failed_attempt" and row.order_id:
         return fields, links.book(str(row.order_id))  # rebook the delivery

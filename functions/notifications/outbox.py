@@ -3,7 +3,8 @@
 A record is written `queued` in the transaction of the change that causes it (`notify_op`);
 DynamoDB Streams delivers its INSERT here, and the relay
 - marks the older messages it `supersedes` (the worker then drops them unsent), and
-- enqueues it for the notification worker, in batches of ten.
+- enqueues it for the notification worker, in batches of ten, with its content (openid, kind,
+  named values, link), so that the worker need not read it.
 
 If SQS or DynamoDB fails, the relay raises: Lambda's event source mapping (and locally the
 event runtime) delivers the same records again until they go through. A record relayed twice
@@ -12,6 +13,7 @@ is harmless: the worker's conditional claim sends each notification once.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -58,13 +60,24 @@ def _message(record: dict[str, Any]) -> dict[str, Any] | None:
         log.warning("notification record without id, openid or kind in the stream: %s", record.get("eventID"))
         return None
     older = (image.get("supersedes") or {}).get("L") or []
-    return {
-        # openid and kind let the worker decide a transactional message without reading the record.
+    message: dict[str, Any] = {
+        # The record's content lets the worker claim and send a transactional message without
+        # reading the record: the claim's conditions decide, not a read before it.
         "notification_id": notification_id,
         "openid": openid,
         "kind": kind,
         "supersedes": [item["S"] for item in older if "S" in item],
     }
+    try:
+        fields = json.loads(_text(image, "fields") or "null")
+    except ValueError:
+        fields = None
+    if isinstance(fields, dict):
+        message["fields"] = fields
+    url = _text(image, "url")
+    if url:
+        message["url"] = url
+    return message
 
 
 def _text(image: dict[str, Any], name: str) -> str | None:

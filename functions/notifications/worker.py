@@ -33,15 +33,12 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
-
-from functions.core import clock, queues, wechat
+from functions.core import clock, queues, txn, wechat
 from functions.core.aws import client
 from functions.core.config import get_settings
-from functions.core.models import condition_failed
 from functions.customers import domain as customers
-from functions.notifications import caps, channels, report
-from functions.notifications.kinds import KINDS
+from functions.notifications import caps, channels, grants, report, templates
+from functions.notifications.kinds import KINDS, TEMPLATED_CHANNELS
 from functions.notifications.models import CLAIMABLE, NOTIFICATION, HistoryEntry, NotificationRow
 from functions.notifications.quiet import quiet_until
 
@@ -52,6 +49,7 @@ MAX_RECEIVES = 5  # the queue's maxReceiveCount (infra/data.yaml): after that, t
 CLAIM_S = 60  # a worker's claim on a send; as long as the queue's visibility timeout
 MAX_HOP_S = 900  # SQS's longest DelaySeconds: longer deferrals hop
 QUOTA_RETRY_S = 1800  # 45009: try again this much later
+LABEL = "notification"
 BACKOFF_BASE_S = 30  # transient failure n waits BACKOFF_BASE_S * 2**(n-1), at most MAX_HOP_S
 
 
@@ -128,27 +126,30 @@ def process(record: dict[str, Any]) -> Result:
     not_before = body.get("not_before")
     if not_before and clock.parse_iso(not_before) > now:
         # Still deferred: hop again without touching the record.
-        _requeue(notification_id, clock.parse_iso(not_before), now)
+        _requeue(notification_id, clock.parse_iso(not_before), now, message=body)
         return DONE
     hint = KINDS.get(str(body.get("kind")))
-    if hint is not None and not hint.reminder and body.get("openid"):
-        return _process_transactional(notification_id, str(body["openid"]), record, now)
+    if hint is not None and not hint.reminder and body.get("openid") and isinstance(body.get("fields"), dict):
+        return _process_transactional(_from_message(notification_id, body), record, now)
     return _process_loaded(notification_id, record, now)
 
 
-def _process_transactional(
-    notification_id: str, openid: str, record: dict[str, Any], now: datetime
-) -> Result:
-    """The common case in three DynamoDB calls: customer, claim (returning the record), outcome."""
-    unsubscribed, _ = _customer_state(openid)
-    if unsubscribed:
-        if _settle(notification_id, "skipped:unsubscribed", now):
-            return DONE
-        return _not_claimable(notification_id, now)
-    row = _claim(notification_id, now, record)
-    if row is None:
-        return _not_claimable(notification_id, now)
-    return _send(row, record)
+def _from_message(notification_id: str, body: dict[str, Any]) -> NotificationRow:
+    """The record as the outbox relay copied it into the message (never saved from here)."""
+    return NotificationRow(
+        notification_id,
+        NOTIFICATION,
+        openid=str(body["openid"]),
+        kind=str(body["kind"]),
+        fields={str(k): str(v) for k, v in body["fields"].items()},
+        url=body.get("url") or None,
+    )
+
+
+def _process_transactional(row: NotificationRow, record: dict[str, Any], now: datetime) -> Result:
+    """The common case in two DynamoDB calls, both writes: the claim (with the customer's
+    reachability as its condition, and a grant for a subscribe notification) and the outcome."""
+    return _claim_and_send(row, record, now, cap_taken=False)
 
 
 def _process_loaded(notification_id: str, record: dict[str, Any], now: datetime) -> Result:
@@ -162,32 +163,47 @@ def _process_loaded(notification_id: str, record: dict[str, Any], now: datetime)
         return _not_claimable(notification_id, now, row)
     kind = KINDS.get(row.kind)
     if kind is None:
-        _settle(row.pk, "failed:unknown_kind", now, detail=row.kind)
-        return DONE
-    unsubscribed, consent = _customer_state(row.openid)
-    if unsubscribed:
-        _settle(row.pk, "skipped:unsubscribed", now)
+        _settle(row, "failed:unknown_kind", now, detail=row.kind)
         return DONE
     if kind.reminder:
+        unsubscribed, consent = _customer_state(row.openid)
+        if unsubscribed:
+            _settle(row, "skipped:unsubscribed", now)
+            return DONE
         if not consent:
-            _settle(row.pk, "skipped:no_consent", now)
+            _settle(row, "skipped:no_consent", now)
             return DONE
         wake = quiet_until(now)
         if wake is not None:
-            if _settle(
-                row.pk, "deferred:quiet_hours", now, detail=f"until {clock.iso(wake)}", not_before=wake
-            ):
+            if _settle(row, "deferred:quiet_hours", now, detail=f"until {clock.iso(wake)}", not_before=wake):
                 _requeue(notification_id, wake, now, row)
             return DONE
         # The slot is taken before the claim and recognised by the notification id, so a
         # crash in between neither loses the reminder nor counts it twice.
         if not row.cap_taken and not caps.take(row.openid, row.pk, now):
-            _settle(row.pk, "skipped:capped", now)
+            _settle(row, "skipped:capped", now)
             return DONE
-    claimed = _claim(notification_id, now, record, cap_taken=kind.reminder)
-    if claimed is None:
-        return _not_claimable(notification_id, now)
-    return _send(claimed, record)
+    return _claim_and_send(row, record, now, cap_taken=kind.reminder)
+
+
+def _claim_and_send(row: NotificationRow, record: dict[str, Any], now: datetime, cap_taken: bool) -> Result:
+    kind = KINDS[row.kind]
+    try:
+        path, message = channels.outbound(row, kind, client_msg_id(row.pk))
+        grant = channels.subscribe_template(row.kind) if kind.channel in TEMPLATED_CHANNELS else None
+    except templates.InvalidField as error:
+        # WeChat would answer 47003: never sent, and no grant taken for it.
+        if _settle(row, "failed:invalid_field", now, detail=str(error)):
+            return DONE
+        return _not_claimable(row.pk, now)
+    claim = _claim(row, now, record, cap_taken=cap_taken, grant=grant)
+    if isinstance(claim, str):
+        if _settle(row, claim, now):
+            return DONE
+        return _not_claimable(row.pk, now)
+    if claim is not None:
+        return _not_claimable(row.pk, now, claim)
+    return _send(row, path, message, record, grant)
 
 
 def _not_claimable(notification_id: str, now: datetime, row: NotificationRow | None = None) -> Result:
@@ -203,7 +219,7 @@ def _not_claimable(notification_id: str, now: datetime, row: NotificationRow | N
         return Result(retry=True, delay_s=max(1, int((row.sending_until or 0) - now.timestamp()) + 1))
     if row.superseded_by and _claimable(row, now):
         # Stale: a newer message about the same subject is on its way. Drop, never send late.
-        if _settle(row.pk, "skipped:superseded", now, detail=f"by {row.superseded_by}", superseded=True):
+        if _settle(row, "skipped:superseded", now, detail=f"by {row.superseded_by}", superseded=True):
             return DONE
         return Result(retry=True, delay_s=1)  # changed under us; look again
     if _claimable(row, now):
@@ -218,59 +234,68 @@ def _claimable(row: NotificationRow, now: datetime) -> bool:
 
 
 def _customer_state(openid: str) -> tuple[bool, bool]:
-    """(unsubscribed, reminder consent), in one read. A customer we never heard of (e.g. followed
-    before this system existed) is sent to, and WeChat's 43004 tells us if they are gone."""
+    """(unsubscribed, reminder consent), in one read (reminders only: consent is the
+    customer's). A customer we never heard of (e.g. followed before this system existed) is
+    sent to, and WeChat's 43004 tells us if they are gone."""
     customer = customers.get_customer(openid)
     if customer is None:
         return False, False
     return customer.unsubscribed, customer.reminder_consent
 
 
-def _send(row: NotificationRow, record: dict[str, Any]) -> Result:
-    path, message = channels.outbound(row, KINDS[row.kind], client_msg_id(row.pk))
+def _send(
+    row: NotificationRow, path: str, message: dict[str, Any], record: dict[str, Any], grant: str | None
+) -> Result:
     try:
         sent = wechat.call(path, message)
     except wechat.WeChatError as error:
         earlier = channels.already_sent(error)
         if earlier is None:
-            return _on_error(row, error, record)
+            return _on_error(row, error, record, grant)
         sent = earlier
-    _finish(row.pk, "sent", clock.now(), msgid=channels.msgid_of(sent), errcode=0)
+    _finish(row, "sent", clock.now(), msgid=channels.msgid_of(sent), errcode=0)
     return DONE
 
 
-def _on_error(row: NotificationRow, error: wechat.WeChatError, record: dict[str, Any]) -> Result:
+def _on_error(
+    row: NotificationRow, error: wechat.WeChatError, record: dict[str, Any], grant: str | None
+) -> Result:
     now = clock.now()
     why = f"{error.errcode} {error.errmsg}" + (
         f" (HTTP {error.http_status})" if error.http_status != 200 else ""
     )
+    # Not sent: the grant the claim took goes back (unless WeChat says there is none).
+    refund = grant if error.errcode != 43101 else None
     if error.errcode == 43004:
         customers.mark_unsubscribed(row.openid)
-        _finish(row.pk, "failed:not_following", now, detail=why, errcode=error.errcode)
+        _finish(row, "failed:not_following", now, detail=why, errcode=error.errcode, refund=refund)
         return DONE
     final = channels.FINAL_ERRCODES.get(error.errcode)
     if final is not None:
-        _finish(row.pk, final, now, detail=why, errcode=error.errcode)
+        _finish(row, final, now, detail=why, errcode=error.errcode, refund=refund)
         return DONE
     if error.errcode == 45009:
         wake = now + timedelta(seconds=QUOTA_RETRY_S)
-        _finish(row.pk, "deferred:quota", now, detail=why, not_before=wake, errcode=error.errcode)
+        _finish(row, "deferred:quota", now, detail=why, not_before=wake, errcode=error.errcode, refund=refund)
         _requeue(row.pk, wake, now, row)
         return DONE
     if error.transient:
         attempt = _receive_count(record)
         if attempt >= MAX_RECEIVES:
             _finish(
-                row.pk,
+                row,
                 "failed:retries_exhausted",
                 now,
                 detail=f"attempt {attempt}: {why}; to the DLQ",
                 errcode=error.errcode,
+                refund=refund,
             )
             return Result(retry=True, delay_s=0)
-        _finish(row.pk, "retrying", now, detail=f"attempt {attempt}: {why}", errcode=error.errcode)
+        _finish(
+            row, "retrying", now, detail=f"attempt {attempt}: {why}", errcode=error.errcode, refund=refund
+        )
         return Result(retry=True, delay_s=backoff(attempt))
-    _finish(row.pk, f"failed:wechat_{error.errcode}", now, detail=why, errcode=error.errcode)
+    _finish(row, f"failed:wechat_{error.errcode}", now, detail=why, errcode=error.errcode, refund=refund)
     return DONE
 
 
@@ -281,11 +306,19 @@ def client_msg_id(notification_id: str) -> str:
     return hashlib.sha256(notification_id.encode()).hexdigest()[:64]
 
 
-def _requeue(notification_id: str, wake: datetime, now: datetime, row: NotificationRow | None = None) -> None:
+def _requeue(
+    notification_id: str,
+    wake: datetime,
+    now: datetime,
+    row: NotificationRow | None = None,
+    message: dict[str, Any] | None = None,
+) -> None:
     delay = max(0, min(MAX_HOP_S, int((wake - now).total_seconds())))
-    body = {"notification_id": notification_id, "not_before": clock.iso(wake)}
+    body = {**(message or {}), "notification_id": notification_id, "not_before": clock.iso(wake)}
     if row is not None:
-        body.update(openid=row.openid, kind=row.kind)
+        body.update(openid=row.openid, kind=row.kind, fields=dict(row.fields or {}))
+        if row.url:
+            body["url"] = row.url
     requeue(body, delay)
 
 
@@ -316,7 +349,7 @@ def _claimable_condition(now: datetime, superseded: bool = False) -> Any:
 
 
 def _settle(
-    notification_id: str,
+    row: NotificationRow,
     status: str,
     now: datetime,
     *,
@@ -332,14 +365,14 @@ def _settle(
     ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    row = _update(notification_id, actions, _claimable_condition(now, superseded))
-    if row is not None:
+    moved = _transition(row, status, actions, _claimable_condition(now, superseded), detail, now)
+    if moved:
         _log_outcome(row, status, None, detail, not_before)
-    return row is not None
+    return moved
 
 
 def _finish(
-    notification_id: str,
+    row: NotificationRow,
     status: str,
     now: datetime,
     *,
@@ -347,8 +380,10 @@ def _finish(
     msgid: str | None = None,
     not_before: datetime | None = None,
     errcode: int | None = None,
+    refund: str | None = None,
 ) -> bool:
-    """sending -> `status` after a send attempt (WeChat answered `errcode`)."""
+    """sending -> `status` after a send attempt (WeChat answered `errcode`); `refund` gives
+    back the subscribe grant of that template the claim took."""
     note = detail or (f"msgid {msgid}" if msgid else None)
     actions = [
         NotificationRow.status.set(status),
@@ -366,10 +401,11 @@ def _finish(
         ]
     if not_before is not None:
         actions.append(NotificationRow.not_before.set(clock.iso(not_before)))
-    row = _update(notification_id, actions, NotificationRow.status == "sending")
-    if row is not None:
+    extra = [grants.refund_op(row.openid, refund)] if refund else []
+    moved = _transition(row, status, actions, NotificationRow.status == "sending", note, now, extra)
+    if moved:
         _log_outcome(row, status, errcode, note, not_before)
-    return row is not None
+    return moved
 
 
 def _log_outcome(
@@ -387,19 +423,31 @@ def _log_outcome(
     if detail and (wake is None or clock.iso(wake) not in detail):
         line += f' detail="{detail}"'
     log.log(logging.WARNING if outcome == "failed" else logging.INFO, "%s", line)
-    report.record_outcome(row.pk, row.kind, status, detail)  # the console's counts
 
 
-def _update(notification_id: str, actions: list, condition: Any) -> NotificationRow | None:
-    """Conditional update; the record as it is now, or None if the condition failed."""
-    row = NotificationRow(notification_id, NOTIFICATION)
+def _transition(
+    row: NotificationRow,
+    status: str,
+    actions: list,
+    condition: Any,
+    detail: str | None,
+    now: datetime,
+    extra: list[txn.Op] | None = None,
+) -> bool:
+    """The record's conditional update, its outcome's count for the console and `extra`, in one
+    transaction; False if the record's condition failed (someone else moved it)."""
+    ops = [
+        txn.update(LABEL, NotificationRow(row.pk, NOTIFICATION), actions, condition),
+        *report.outcome_ops(row.pk, row.kind, status, detail, now),
+        *(extra or []),
+    ]
     try:
-        row.update(actions=actions, condition=condition)  # fills `row` from ALL_NEW
-    except UpdateError as error:
-        if condition_failed(error):
-            return None
+        txn.run(ops)
+    except txn.Cancelled as cancelled:
+        if cancelled.failed(LABEL):
+            return False
         raise
-    return row
+    return True
 
 
 def _claim_actions(now: datetime, record: dict[str, Any]) -> list:
@@ -413,10 +461,38 @@ def _claim_actions(now: datetime, record: dict[str, Any]) -> list:
 
 
 def _claim(
-    notification_id: str, now: datetime, record: dict[str, Any], cap_taken: bool = False
-) -> NotificationRow | None:
-    """claimable -> sending; the claimed record, or None if it is not claimable now."""
+    row: NotificationRow,
+    now: datetime,
+    record: dict[str, Any],
+    cap_taken: bool = False,
+    grant: str | None = None,
+) -> NotificationRow | str | None:
+    """claimable -> sending, in one transaction with its conditions: the customer has not
+    unfollowed us, and (a subscribe notification) one of their grants of `grant` is taken.
+    None when claimed; the record as it was when it is not claimable; or the status to settle
+    it with (`skipped:unsubscribed`, `skipped:no_grant`)."""
     actions = _claim_actions(now, record)
     if cap_taken:
         actions.append(NotificationRow.cap_taken.set(True))
-    return _update(notification_id, actions, _claimable_condition(now))
+    ops = [
+        txn.update(LABEL, NotificationRow(row.pk, NOTIFICATION), actions, _claimable_condition(now), True),
+        customers.reachable_op(row.openid),
+    ]
+    if grant:
+        ops.append(grants.use_op(row.openid, grant))
+    try:
+        txn.run(ops)
+    except txn.Cancelled as cancelled:
+        if cancelled.failed(LABEL):
+            raw = cancelled.items.get(LABEL)
+            return (
+                NotificationRow.from_raw_data(raw)
+                if raw
+                else NotificationRow(row.pk, NOTIFICATION, status="?")
+            )
+        if cancelled.failed("customer"):
+            return "skipped:unsubscribed"
+        if cancelled.failed("grant"):
+            return "skipped:no_grant"
+        raise
+    return None

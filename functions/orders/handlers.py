@@ -10,7 +10,7 @@ from typing import Any
 from chalice import Response
 
 from functions.core.http import Blueprint
-from functions.orders import domain, subscribers
+from functions.orders import domain
 from functions.orders.requests import OrderRequest
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ def record_order(body: OrderRequest) -> Response:
 def order_events(event: Any) -> dict[str, Any]:
     """Hand each `order_recorded` event to every subscriber; a record whose subscriber raised
     is retried (subscribers are idempotent)."""
+    from functions.orders import subscribers  # cold start: the API function never dispatches
+
     failures = []
     for record in event:
         message_id = record.to_dict()["messageId"]

@@ -68,10 +68,10 @@ def _yuan(cents: int) -> str:
 def receipt_fields(store: str, total_cents: int, earned: int, balance: int) -> dict[str, str]:
     """The receipt's template fields: store, amount, points earned, balance."""
     return {
-        "thing1": store,
-        "amount2": _yuan(total_cents),
-        "number3": str(earned),
-        "number4": str(balance),
+        "store": store,
+        "amount": _yuan(total_cents),
+        "points": str(earned),
+        "balance": str(balance),
     }
 
 

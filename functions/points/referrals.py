@@ -175,7 +175,7 @@ def referrer_of(openid: str) -> str | None:
 
 def reward_fields(points: int, balance: int) -> dict[str, str]:
     """The sharer's message: what for, points earned, balance."""
-    return {"thing1": "好友完成首单", "number2": str(points), "number3": str(balance)}
+    return {"reason": "好友完成首单", "points": str(points), "balance": str(balance)}
 
 
 def on_order_recorded(event: dict[str, Any]) -> None:

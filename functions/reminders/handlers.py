@@ -13,7 +13,7 @@ from functions.core.errors import NotFound
 from functions.core.fields import Sku
 from functions.core.http import Blueprint
 from functions.customers.domain import set_reminder_consent
-from functions.reminders import job, stats
+from functions.reminders import stats
 from functions.reminders.products import Product, get_product, put_product
 from functions.reminders.report import reminders_report
 from functions.reminders.requests import PreferencesBody, ProductBody, ReportQuery
@@ -21,6 +21,7 @@ from functions.reminders.requests import PreferencesBody, ProductBody, ReportQue
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
+SHARD_QUEUE = "reminder-shards"  # functions.reminders.job.QUEUE (imported on first call)
 
 
 @blueprint.route(
@@ -71,14 +72,18 @@ def get_reminders_report(query: ReportQuery) -> Response:
 # 10:00 business time (the expression is in TZ_BUSINESS): after quiet hours, early in the shopping day.
 @blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="repurchase_reminders")
 def repurchase_reminders(event: Any) -> dict[str, Any]:
+    from functions.reminders import job  # cold start: only this function and the shard worker run the job
+
     day = job.resolve_date(event.to_dict())
     shards = job.fan_out(day)
     log.info("repurchase reminders for %s: %d shard tasks enqueued", day, shards)
     return {"date": day.isoformat(), "shards": shards}
 
 
-@blueprint.on_sqs_message(queue=job.QUEUE, batch_size=1, name="reminder_shard_worker")
+@blueprint.on_sqs_message(queue=SHARD_QUEUE, batch_size=1, name="reminder_shard_worker")
 def reminder_shard_worker(event: Any) -> dict[str, Any]:
+    from functions.reminders import job  # cold start: see repurchase_reminders
+
     context = getattr(event, "context", None)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     failures = []

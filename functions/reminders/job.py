@@ -112,10 +112,9 @@ def _write(row: DueRow, actions: list[Any], condition: Any, message: txn.Op | No
 
 
 def _fields(product: Product | None, row: DueRow) -> dict[str, str]:
-    # Template fields: at most 20 characters, no line breaks.
-    name = (product.name if product else row.sku).replace("\n", " ")[:20]
+    # Named values (infra/templates.yaml shows them); the template's own text promises no offer.
     bought = clock.business_date(clock.parse_iso(row.purchased_at)).isoformat()
-    return {"thing1": name, "time2": bought, "thing3": "该补货啦，今日有优惠"}
+    return {"product": product.name if product else row.sku, "purchased_on": bought}
 
 
 def holdout_key(sku: str) -> str:

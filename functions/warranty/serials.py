@@ -348,16 +348,11 @@ def _registered(
 
 def _message_op(unit: Unit) -> txn.Op:
     warranty = warranty_of(unit)
-    until = warranty.warranty_until.isoformat() if warranty.warranty_until else "无"
+    until = warranty.warranty_until.isoformat() if warranty.warranty_until else ""  # none: left out
     return notify_op(
         unit.openid or "",
         "warranty_registered",
-        {
-            "thing1": warranty.product_name,
-            "character_string2": unit.serial[:32],
-            "time3": until,
-            "thing4": "电子保修卡已生成",
-        },
+        {"product": warranty.product_name, "serial": unit.serial, "warranty_until": until},
         url=links.warranty(unit.serial),
         notification_id=f"warranty-{unit.serial}-{unit.openid}",
         label=f"notification#{unit.serial}",

@@ -353,13 +353,13 @@ def cancel(request_id: str) -> ServiceRequest:
 
 
 def template_fields(request: ServiceRequest, status_text: str, slot_id: str) -> dict[str, str]:
-    """The booking template's fields (each at most 20 characters, WeChat's rule)."""
+    """The booking template's named values (infra/templates.yaml shows them)."""
     key = parse_slot_id(slot_id)
     return {
-        "thing1": status_text[:20],
-        "time2": f"{key.date} {key.window[:5]}",
-        "thing3": areas.place_and_time(areas.name_of(key.area), key.date, key.window),
-        "character_string4": request.serial[:20],
+        "status": status_text,
+        "time": f"{key.date} {key.window[:5]}",
+        "place": areas.place_and_time(areas.name_of(key.area), key.date, key.window),
+        "reference": request.serial,
     }
 
 

@@ -277,9 +277,11 @@ class Journey:
 
     def messages(self) -> None:
         """the template messages WeChat showed them (the sandbox keeps every one sent)"""
-        s = self.settings
-        expected = Counter({s.template_booking: 2, s.template_shipment: 1, s.template_coupon: 1})
-        names = {s.template_booking: "booking", s.template_shipment: "parcel", s.template_coupon: "coupon"}
+        from functions.notifications import templates
+
+        ids = {name: t.template_id(self.settings) for name, t in templates.load().templates.items()}
+        expected = Counter({ids["booking"]: 2, ids["shipment"]: 1, ids["coupon"]: 1})
+        names = {ids["booking"]: "booking", ids["shipment"]: "parcel", ids["coupon"]: "coupon"}
 
         def received() -> list[dict[str, Any]]:
             query = urlencode({"touser": self.openid})

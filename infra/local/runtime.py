@@ -233,14 +233,21 @@ class EventRuntime:
     def poll_once(self, consumer: QueueConsumer, wait_s: int | None = None) -> int:
         """Receive one batch and run the handler on it; returns the number of records."""
         url, arn = self._queue(consumer.queue)
-        received = self.sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(consumer.batch_size, 10),
-            WaitTimeSeconds=self.poll_wait_s if wait_s is None else wait_s,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages = received.get("Messages", [])
+        messages: list[dict] = []
+        # As Lambda's poller with a batching window: receive (10 at most a call) until the
+        # batch is full or the queue has nothing more to give right now.
+        while len(messages) < consumer.batch_size:
+            received = self.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(consumer.batch_size - len(messages), 10),
+                WaitTimeSeconds=(self.poll_wait_s if wait_s is None else wait_s) if not messages else 0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            got = received.get("Messages", [])
+            messages += got
+            if len(got) < 10 or consumer.batch_size <= 10:
+                break
         if messages:
             self.deliver(consumer, messages, url, arn)
         return len(messages)

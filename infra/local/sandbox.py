@@ -24,6 +24,7 @@ import re
 import secrets
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,6 +123,9 @@ class SandboxState:
     # messages are allowed for 48 hours after it (POST /sandbox/interactions records one).
     last_wrote: dict[str, float] = field(default_factory=dict)
     mass: MassState = field(default_factory=lambda: MassState())
+    # Subscribe notifications: (openid, template id) -> one-time grants left, as WeChat keeps them.
+    subscribe_grants: dict[tuple[str, str], int] = field(default_factory=dict)
+    jsapi_ticket: str = ""
 
     def rotate_token(self) -> None:
         now = time.time()
@@ -263,6 +267,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             "cgi-bin/stable_token": self.stable_token,
             "cgi-bin/message/template/send": self.template_send,
             "cgi-bin/message/custom/send": self.custom_send,
+            "cgi-bin/message/subscribe/bizsend": self.subscribe_send,
+            "cgi-bin/ticket/getticket": self.getticket,
             "cgi-bin/qrcode/create": self.qrcode_create,
             "sns/oauth2/access_token": self.oauth,
             "cgi-bin/menu/create": self.menu_create,
@@ -290,6 +296,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
 
     def _control(self, method: str, path: str, query: dict, body: dict) -> None:
         s = self.state
+        if path == "/sandbox/subscribe" and method == "POST":
+            return self.subscribe_event(body)
         with s.lock:
             if path == "/sandbox/messages" and method == "GET":
                 msgs = [m for m in s.messages if not query.get("touser") or m["touser"] == query["touser"]]
@@ -375,12 +383,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if touser in self.state.unfollowed:
             return self._send(_err(43004))
         data = body.get("data") or {}
-        if not body.get("template_id") or not touser or not isinstance(data, dict):
+        if not body.get("template_id") or not touser or data_errcode(data):
             return self._send(_err(47003))
-        for key, item in data.items():
-            value = str((item or {}).get("value", ""))
-            if key in ("first", "remark") or len(value) > FIELD_LIMIT or "\n" in value:
-                return self._send(_err(47003))
         with self.state.lock:
             client_msg_id = body.get("client_msg_id")
             for m in self.state.messages:
@@ -876,3 +880,146 @@ def report_mass_job_finish(
         except OSError as error:
             logging.getLogger("sandbox").info("mass job report not delivered: %s", error)
             time.sleep(1.0)
+
+
+# -- subscribe notifications and the JS-SDK ticket (CONTRACT §15) -------------------------------
+
+_HAN = re.compile(r"^[\u4e00-\u9fff]{1,5}$")
+_TIME_POINT = re.compile(
+    r"^(?:\d{4}年\d{1,2}月\d{1,2}日(?: (?:[01]\d|2[0-3]):[0-5]\d)?|(?:[01]\d|2[0-3]):[0-5]\d"
+    r"|\d{4}-\d{2}-\d{2}(?: (?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)?)$"
+)
+_FIELD_RULES: dict[str, Any] = {
+    # WeChat's category-template types, by the key's prefix (thing3 is a thing): 47003 otherwise.
+    "thing": lambda v: 0 < len(v) <= FIELD_LIMIT,
+    "character_string": lambda v: 0 < len(v) <= 32 and all(33 <= ord(c) <= 126 for c in v),
+    "phrase": lambda v: bool(_HAN.match(v)),
+    "time": lambda v: all(_TIME_POINT.match(p.strip()) for p in v.split("~")) and v.count("~") <= 1,
+    "amount": lambda v: bool(re.match(r"^[¥$€£]?\d{1,10}(\.\d{1,2})?元?$", v)),
+    "number": lambda v: bool(re.match(r"^\d{1,10}(\.\d+)?$", v)),
+    "phone_number": lambda v: bool(re.match(r"^[0-9+\-() ]{1,17}$", v)),
+    "const": lambda v: bool(v),
+}
+
+
+def data_errcode(data: Any) -> int:
+    """0 if WeChat would accept the message's `data`, else 47003 (a value breaks its key's type,
+    a line break, `first`/`remark`)."""
+    if not isinstance(data, dict) or not data:
+        return 47003
+    for key, item in data.items():
+        value = (item or {}).get("value") if isinstance(item, dict) else None
+        kind = re.sub(r"\d+$", "", str(key))
+        if not isinstance(value, str) or "\n" in value or key in ("first", "remark"):
+            return 47003
+        rule = _FIELD_RULES.get(kind, lambda v: 0 < len(v) <= FIELD_LIMIT)
+        if not rule(value):
+            return 47003
+    return 0
+
+
+def _subscribe_send(self: SandboxHandler, query: dict, body: dict) -> None:
+    """`message/subscribe/bizsend`: 43101 unless the follower has a grant of the template left;
+    each send uses one. Delivery is reported with a subscribe_msg_sent_event."""
+    if not self._authorised(query):
+        return self._send(_err(40001))
+    touser, template_id = str(body.get("touser", "")), str(body.get("template_id", ""))
+    if touser in self.state.unfollowed:
+        return self._send(_err(43004))
+    if not touser or not template_id or data_errcode(body.get("data")):
+        return self._send(_err(47003))
+    with self.state.lock:
+        left = self.state.subscribe_grants.get((touser, template_id), 0)
+        if left <= 0:
+            return self._send({"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+        self.state.subscribe_grants[(touser, template_id)] = left - 1
+        self.state.next_msgid += 1
+        msgid = self.state.next_msgid
+        self.state.messages.append({"kind": "subscribe", "msgid": msgid, "at": time.time(), **body})
+    if self.state.callback_url:
+        inner = (
+            f"<SubscribeMsgSentEvent><List><TemplateId>{template_id}</TemplateId><MsgID>{msgid}</MsgID>"
+            "<ErrorCode>0</ErrorCode><ErrorStatus><![CDATA[success]]></ErrorStatus></List></SubscribeMsgSentEvent>"
+        )
+        threading.Thread(
+            target=post_event,
+            args=(self.state.callback_url, self.state, touser, "subscribe_msg_sent_event", inner, 0.2),
+            daemon=True,
+        ).start()
+    return self._send({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+
+def _getticket(self: SandboxHandler, query: dict, body: dict) -> None:
+    """`ticket/getticket?type=jsapi`: the JS-SDK ticket (7200 s), the same until it expires."""
+    if not self._authorised(query):
+        return self._send(_err(40001))
+    if query.get("type") != "jsapi":
+        return self._send({"errcode": 40097, "errmsg": "invalid args"})
+    with self.state.lock:
+        if not self.state.jsapi_ticket:
+            self.state.jsapi_ticket = "SANDBOX_TICKET_" + secrets.token_hex(16)
+        ticket = self.state.jsapi_ticket
+    return self._send({"errcode": 0, "errmsg": "ok", "ticket": ticket, "expires_in": TOKEN_TTL_S})
+
+
+def _subscribe_event(self: SandboxHandler, body: dict) -> None:
+    """POST /sandbox/subscribe {openid, template_ids, status: accept|reject, event: popup|change}:
+    the follower answers the `wx-open-subscribe` popup (or changes it in WeChat's settings);
+    the sandbox keeps the grant as WeChat would and posts the signed event to the callback."""
+    openid, status = str(body.get("openid", "")), str(body.get("status", "accept"))
+    template_ids = [str(t) for t in body.get("template_ids") or []]
+    popup = body.get("event", "popup") == "popup"
+    with self.state.lock:
+        for template_id in template_ids:
+            key = (openid, template_id)
+            if popup and status == "accept":
+                self.state.subscribe_grants[key] = self.state.subscribe_grants.get(key, 0) + 1
+            elif not popup and status == "reject":
+                self.state.subscribe_grants[key] = 0
+    element, event = (
+        ("SubscribeMsgPopupEvent", "subscribe_msg_popup_event")
+        if popup
+        else ("SubscribeMsgChangeEvent", "subscribe_msg_change_event")
+    )
+    scene = "<PopupScene>2</PopupScene>" if popup else ""
+    items = "".join(
+        f"<List><TemplateId><![CDATA[{t}]]></TemplateId>"
+        f"<SubscribeStatusString><![CDATA[{status}]]></SubscribeStatusString>{scene}</List>"
+        for t in template_ids
+    )
+    answer = None
+    if self.state.callback_url:
+        answer = post_event(
+            self.state.callback_url, self.state, openid, event, f"<{element}>{items}</{element}>"
+        )
+    return self._send({"ok": True, "callback_status": answer})
+
+
+SandboxHandler.subscribe_send = _subscribe_send  # type: ignore[attr-defined]
+SandboxHandler.getticket = _getticket  # type: ignore[attr-defined]
+SandboxHandler.subscribe_event = _subscribe_event  # type: ignore[attr-defined]
+
+
+def post_event(
+    callback_url: str, state: SandboxState, openid: str, event: str, inner_xml: str, delay_s: float = 0
+) -> int | None:
+    """POST a signed plaintext event to our callback, as WeChat does; its HTTP status."""
+    if delay_s:
+        time.sleep(delay_s)
+    timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+    signature = hashlib.sha1("".join(sorted([state.callback_token, timestamp, nonce])).encode()).hexdigest()
+    xml = (
+        f"<xml><ToUserName><![CDATA[gh_sandbox]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event><![CDATA[{event}]]></Event>{inner_xml}</xml>"
+    )
+    query = f"signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}"
+    request = urllib.request.Request(f"{callback_url}?{query}", data=xml.encode(), method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError as error:  # events are best effort, as in WeChat
+        logging.getLogger("sandbox").info("%s not delivered: %s", event, error)
+        return None

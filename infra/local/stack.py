@@ -223,6 +223,11 @@ class LocalStack:
         env.setdefault("H5_BASE_URL", os.environ.get("H5_BASE_URL") or f"http://127.0.0.1:{self.port}")
         os.environ.update(env)
         self.recorded = [*env, "WECHAT_API_BASE", "WECHAT_OAUTH_BASE", "WECHAT_MP_BASE"]
+        from functions.notifications import templates
+
+        # A bad infra/templates.yaml (or TEMPLATES_OVERRIDE) stops the start with its reasons; read
+        # here without caching the settings, which the sandbox's address is not in yet.
+        templates.parse(templates.raw_config(override=os.environ.get("TEMPLATES_OVERRIDE", "")))
         self.moto = start_embedded_aws(self.moto_port, os.environ["RESOURCE_PREFIX"])
 
         if not os.environ.get("WECHAT_API_BASE"):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from tests.bookings.conftest import days_ahead, headers, request, uid
+from tests.notifications.conftest import shown_as_wechat_accepts
 
 
 def post(client, openid: str, body: dict, **extra: str):
@@ -48,7 +49,7 @@ def test_a_booking_takes_one_place_and_confirms_by_template_message(client, make
     # And a confirmation is queued with WeChat-sized fields
     queued = notification(f"booking-{booking_id}-confirmed")
     assert queued is not None and queued["openid"] == me and queued["kind"] == "booking_confirmed"
-    assert all(len(v) <= 20 and "\n" not in v for v in queued["fields"].values())
+    assert shown_as_wechat_accepts("booking_confirmed", queued["fields"])
 
 
 def test_a_full_slot_an_unknown_slot_and_a_booked_order_are_refused(client, make_slots, order):

@@ -35,6 +35,23 @@ EXAMPLES = {
     "mass_report": [
         sim.event("mphelper", "MASSSENDJOBFINISH", MsgID="2", Status="send success", SentCount="2")
     ],
+    "subscribe_popup": [
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent><List><TemplateId>T</TemplateId>"
+        "<SubscribeStatusString>accept</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+        "</SubscribeMsgPopupEvent></xml>"
+    ],
+    "subscribe_change": [
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>subscribe_msg_change_event</Event><SubscribeMsgChangeEvent><List><TemplateId>T</TemplateId>"
+        "<SubscribeStatusString>reject</SubscribeStatusString></List></SubscribeMsgChangeEvent></xml>"
+    ],
+    "subscribe_sent": [
+        "<xml><FromUserName>o</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType>"
+        "<Event>subscribe_msg_sent_event</Event><SubscribeMsgSentEvent><List><TemplateId>T</TemplateId>"
+        "<MsgID>1</MsgID><ErrorCode>0</ErrorCode><ErrorStatus>success</ErrorStatus></List>"
+        "</SubscribeMsgSentEvent></xml>"
+    ],
     "text_unsubscribe_reminders": [sim.text("o", "退订"), sim.text("o", "TD"), sim.text("o", "td")],
     "text_shipments": [sim.text("o", "我的快递"), sim.text("o", "物流信息"), sim.text("o", "预约物流")],
     "text_bookings": [sim.text("o", "我想预约")],

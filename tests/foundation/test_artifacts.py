@@ -38,6 +38,9 @@ import functions
 import pkgutil
 for info in pkgutil.walk_packages(functions.__path__, 'functions.'):
     importlib.import_module(info.name)
+# The message templates' configuration ships with the code (chalicelib/templates.yaml) and is valid.
+from functions.notifications import templates
+assert str(templates.load().for_kind('booking_confirmed').default_id)
 print(json.dumps({"handlers": imported, "paths": [m.__file__ for m in (chalice, pynamodb)]}))
 """
 
@@ -59,6 +62,7 @@ def test_built_artifacts_import_every_handler_alone(tmp_path):
         "functions/h5/templates/book.html",
         "functions/web/static/console.css",
         "functions/console/templates/console/overview.html",
+        "chalicelib/templates.yaml",
     ):
         assert (target / page_file).is_file(), page_file
     layer = out / "layer.zip"  # infra/layer.py: the dependencies, built for Lambda

@@ -53,7 +53,7 @@ def test_booking_messages_link_to_the_booking_and_say_where_and_when(client, are
     for suffix, window in (("confirmed", "09:00-12:00"), ("rescheduled-v2", "13:00-17:00")):
         sent = notification(f"booking-{booking_id}-{suffix}")
         assert sent["url"] == f"http://127.0.0.1:8000/h5/bookings/{booking_id}"
-        assert sent["fields"]["thing3"] == f"静安区 周{weekday} {window}"
+        assert sent["fields"]["place"] == f"静安区 周{weekday} {window}"
         assert served(app, sent["url"])
     assert notification(f"booking-{booking_id}-cancelled")["url"].endswith(f"/h5/bookings/{booking_id}")
 

@@ -68,7 +68,7 @@ def test_failed_attempt_links_to_rebooking(client, shipment):
     send(client, shipment["tracking_no"], "failed_attempt", "2024-05-02T12:00:00+08:00")
     note = messages(shipment)["failed_attempt"]
     assert note["url"] == f"http://127.0.0.1:8000/h5/book?order_id={shipment['order_id']}"
-    assert note["fields"]["thing2"] == "派送未成功"
+    assert note["fields"]["status"] == "派送未成功"
 
 
 def test_unknown_tracking_number_is_kept_and_attached_when_the_order_arrives(client, admin_headers):

@@ -28,6 +28,35 @@ def _token_left_usable(request: pytest.FixtureRequest) -> Iterator[None]:
         cold_token()
 
 
+# Named values that every kind's template (infra/templates.yaml) can show.
+VALUES = {
+    "tracking_no": "SF1234567890",
+    "status": "Order 123 shipped",
+    "detail": "Left Shanghai depot",
+    "time": "2024-05-01 10:00",
+    "place": "静安区 周三 09:00-12:00",
+    "reference": "ORDER-123",
+    "title": "10元券",
+    "benefit": "满100减10",
+    "valid_to": "2024-06-01",
+    "code": "ABCD-EFGH",
+    "product": "Coffee beans",
+    "purchased_on": "2024-05-01",
+    "serial": "SN-1",
+    "warranty_until": "2026-05-01",
+}
+
+
+def shown_as_wechat_accepts(kind: str, fields: dict[str, Any]) -> bool:
+    """The named values, rendered by the kind's template as the worker sends them, pass the
+    sandbox's type checks (WeChat's 47003 rules)."""
+    from functions.notifications.templates import template_for
+    from infra.local.sandbox import data_errcode
+
+    template = template_for(kind)
+    return template is not None and data_errcode(template.render(fields)) == 0
+
+
 def new_openid() -> str:
     return "o" + uuid.uuid4().hex[:27]
 

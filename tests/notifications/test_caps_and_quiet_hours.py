@@ -19,11 +19,11 @@ from functions.core.config import reset_settings
 from functions.notifications import caps, worker
 from functions.notifications.domain import notify
 from functions.notifications.quiet import quiet_until
-from tests.notifications.conftest import customer, drain_notifications, record, sent_to
+from tests.notifications.conftest import VALUES, customer, drain_notifications, record, sent_to
 from tests.races import ask
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-REMINDER = {"thing1": "Coffee beans", "time2": "2024-05-01"}
+REMINDER = VALUES
 
 
 def at(day: int, hhmm: str = "10:00", month: int = 5) -> datetime:
@@ -116,7 +116,7 @@ def test_transactional_messages_ignore_caps(sandbox, aws):
     clock.set_now(at(3))
     assert race_reminders(openid, 1) == ["sent"]
     # When three shipment notices follow
-    nids = [notify(openid, "shipment_status", {"thing1": "On its way"}) for _ in range(3)]
+    nids = [notify(openid, "shipment_status", VALUES) for _ in range(3)]
     drain_notifications()
     # Then all are sent
     assert {record(n)["status"] for n in nids} == {"sent"}
@@ -139,7 +139,7 @@ def test_a_reminder_in_quiet_hours_waits_for_the_morning(sandbox, aws, quiet_hou
     clock.set_now(at(3, "22:30"))
     # When a reminder and a shipment notice are queued
     reminder = notify(openid, "repurchase_reminder", REMINDER)
-    shipment = notify(openid, "shipment_status", {"thing1": "On its way"})
+    shipment = notify(openid, "shipment_status", VALUES)
     drain_notifications()
     # Then the shipment notice went now, the reminder waits until 09:00 (in hops of <= 15 min)
     assert record(shipment)["status"] == "sent"

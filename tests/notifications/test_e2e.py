@@ -27,7 +27,16 @@ def queue_notification(stack, openid: str, notification_id: str) -> None:
             "sk": {"S": "N"},
             "openid": {"S": openid},
             "kind": {"S": "shipment_status"},
-            "fields": {"S": json.dumps({"thing1": "Parcel shipped", "time2": "2024-05-01 10:00"})},
+            "fields": {
+                "S": json.dumps(
+                    {
+                        "tracking_no": "SF1",
+                        "status": "Parcel shipped",
+                        "detail": "-",
+                        "time": "2024-05-01 10:00",
+                    }
+                )
+            },
             "status": {"S": "queued"},
             "attempts": {"N": "0"},
             "created_at": {"S": at},

@@ -18,6 +18,7 @@ from functions.orders.domain import OrderInput, record_order
 from tests.conftest import relay_outbox, wait_for
 from tests.logistics.support import native_body
 from tests.notifications.conftest import (
+    VALUES,
     customer,
     deliver_again,
     drain_notifications,
@@ -27,7 +28,7 @@ from tests.notifications.conftest import (
 )
 
 SEND = "cgi-bin/message/template/send"
-FIELDS = {"thing1": "Order 123 shipped", "time2": "2024-05-01 10:00"}
+FIELDS = VALUES
 
 
 def insert(notification_id: str, openid: str, kind: str = "shipment_status", **image: dict) -> dict:

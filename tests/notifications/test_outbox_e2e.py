@@ -159,7 +159,13 @@ def test_a_change_stored_while_sqs_is_down_gets_its_message_once_sqs_is_back(sta
         assert not sent(stack, openid, notification_id)
     # When SQS is back, then the message reaches the customer within two minutes, sent once
     assert wait_for(lambda: sent(stack, openid, notification_id), timeout=120)
-    view = requests.get(
-        f"{stack.url}/admin/notifications/{notification_id}", headers=ADMIN, timeout=10
-    ).json()
-    assert view["status"] in ("sent", "delivered") and view["attempts"] == 1, view
+
+    def recorded() -> dict | None:
+        # WeChat has it before the worker's `sent` write commits: wait for the record too.
+        view = requests.get(
+            f"{stack.url}/admin/notifications/{notification_id}", headers=ADMIN, timeout=10
+        ).json()
+        return view if view["status"] in ("sent", "delivered") else None
+
+    view = wait_for(recorded, timeout=30)
+    assert view and view["attempts"] == 1, view

@@ -4,15 +4,12 @@ and ops' views of the notification records."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from functions.core import clock
 from functions.core.session import issue_token
 from functions.notifications.domain import notify
-from functions.notifications.templates import FIELD_LIMIT, clean, render
 from tests.conftest import customer_headers
-from tests.notifications.conftest import calls, customer, drain_notifications, new_openid
+from tests.notifications.conftest import VALUES, calls, customer, drain_notifications, new_openid
 
 
 def test_sign_in_exchanges_the_code_for_a_session_token(client, sandbox):
@@ -114,8 +111,8 @@ def test_a_token_expires_with_time(client, sandbox):
 def test_ops_read_a_notification_and_a_customers_history(client, sandbox, admin_headers):
     # Given two notifications sent to a customer
     openid = customer()
-    first = notify(openid, "shipment_status", {"thing1": "Shipped"})
-    second = notify(openid, "booking_confirmed", {"thing1": "Booked"})
+    first = notify(openid, "shipment_status", VALUES)
+    second = notify(openid, "booking_confirmed", VALUES)
     drain_notifications()
     # When ops look one up by id
     one = client.http.get(f"/admin/notifications/{first}", headers=admin_headers)
@@ -137,19 +134,3 @@ def test_ops_routes_need_the_admin_key(client, sandbox, admin_headers):
     assert missing.status_code == 404 and missing.json_body["error"] == "notification_not_found"
     bad = client.http.get("/admin/customers/x/notifications?limit=0", headers=admin_headers)
     assert bad.status_code == 400
-
-
-@given(
-    st.dictionaries(st.sampled_from(["first", "thing1", "time2", "remark", "amount3"]), st.text(max_size=60))
-)
-def test_rendered_fields_always_meet_wechats_rules(fields):
-    data = render(fields)
-    assert "first" not in data and "remark" not in data
-    for item in data.values():
-        assert len(item["value"]) <= FIELD_LIMIT
-        assert "\n" not in item["value"] and "\r" not in item["value"]
-
-
-@given(st.text(max_size=FIELD_LIMIT).filter(lambda s: s == " ".join(s.split())))
-def test_a_short_clean_value_is_unchanged(value):
-    assert clean(value) == value

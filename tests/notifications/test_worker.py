@@ -18,6 +18,7 @@ from functions.notifications import worker
 from functions.notifications.delivery import mark_delivery
 from functions.notifications.domain import notify
 from tests.notifications.conftest import (
+    VALUES,
     calls,
     cold_token,
     customer,
@@ -29,7 +30,7 @@ from tests.notifications.conftest import (
 )
 
 SEND = "cgi-bin/message/template/send"
-FIELDS = {"thing1": "Order 123 shipped", "time2": "2024-05-01 10:00"}
+FIELDS = VALUES
 
 
 def statuses(notification_id: str) -> list[str]:
@@ -65,7 +66,12 @@ def test_a_notification_is_sent_once_with_its_id_as_client_msg_id_and_then_deliv
     assert message["client_msg_id"] == nid
     assert message["template_id"] == "TPL_SHIPMENT_SANDBOX"
     assert message["url"] == "https://h5.example.com/s/1"
-    assert message["data"] == {k: {"value": v} for k, v in FIELDS.items()}
+    assert message["data"] == {
+        "character_string1": {"value": "SF1234567890"},
+        "thing2": {"value": "Order 123 shipped"},
+        "thing3": {"value": "Left Shanghai depot"},
+        "time4": {"value": "2024年5月1日 10:00"},
+    }
     view = record(nid)
     assert view["status"] == "sent" and view["msgid"] == str(message["msgid"])
     assert statuses(nid) == ["queued", "sending", "sent"]
@@ -78,19 +84,14 @@ def test_a_notification_is_sent_once_with_its_id_as_client_msg_id_and_then_deliv
 def test_fields_are_rendered_within_wechats_rules(sandbox, aws):
     # Given fields WeChat would refuse: too long, multi-line, first/remark
     openid = customer()
-    fields = {
-        "first": "Hello",
-        "thing1": "A very long product name that goes on",
-        "thing2": "two\nlines",
-        "remark": "x",
-    }
+    fields = {**VALUES, "title": "A very long product name that goes on", "benefit": "two\nlines"}
     # When it is sent
     nid = notify(openid, "coupon_issued", fields)
     drain_notifications()
     # Then WeChat accepted a cleaned version
     assert record(nid)["status"] == "sent"
     data = sent_to(sandbox, openid)[0]["data"]
-    assert set(data) == {"thing1", "thing2"}
+    assert set(data) == {"thing1", "thing2", "time3", "character_string4"}
     assert data["thing1"]["value"] == "A very long product…" and len(data["thing1"]["value"]) == 20
     assert data["thing2"]["value"] == "two lines"
 
@@ -120,7 +121,7 @@ def test_a_reminder_needs_consent_but_a_transactional_message_does_not(sandbox, 
     # Given a following customer without reminder consent
     openid = customer(consent=False)
     # When a reminder and a booking message are queued
-    reminder = notify(openid, "repurchase_reminder", {"thing1": "Coffee beans"})
+    reminder = notify(openid, "repurchase_reminder", VALUES)
     booking = notify(openid, "booking_confirmed", FIELDS)
     drain_notifications()
     # Then only the booking message is sent
@@ -243,14 +244,24 @@ def test_a_message_failing_every_attempt_ends_in_the_dlq_and_says_why(sandbox, a
 
 
 def test_a_permanent_wechat_refusal_fails_without_retry(sandbox, aws):
-    # Given WeChat refuses the message's arguments
+    # Given WeChat refuses the message (an errcode with no meaning of its own to us)
     openid = customer()
-    fault(sandbox, api=SEND, errcode=47003, count=1, openid=openid)
+    fault(sandbox, api=SEND, errcode=40003, count=1, openid=openid)
     nid = notify(openid, "shipment_status", FIELDS)
     drain_notifications()
     # Then the record failed with WeChat's code after one attempt
     view = record(nid)
-    assert view["status"] == "failed:wechat_47003" and view["attempts"] == 1
+    assert view["status"] == "failed:wechat_40003" and view["attempts"] == 1
+
+
+def test_wechats_47003_is_an_invalid_field_never_retried(sandbox, aws):
+    # Given WeChat refuses a value all the same (a template whose types changed at WeChat's end)
+    openid = customer()
+    fault(sandbox, api=SEND, errcode=47003, count=1, openid=openid)
+    nid = notify(openid, "shipment_status", FIELDS)
+    drain_notifications()
+    view = record(nid)
+    assert view["status"] == "failed:invalid_field" and view["attempts"] == 1
 
 
 def test_an_invalid_token_is_refreshed_once_and_the_message_sent(sandbox, aws):
@@ -343,19 +354,19 @@ def dynamodb_calls(monkeypatch):
     return made
 
 
-def test_a_transactional_message_costs_four_dynamodb_calls(sandbox, aws, dynamodb_calls):
+def test_a_transactional_message_costs_two_dynamodb_writes_and_no_read(sandbox, aws, dynamodb_calls):
     # Given a following customer, a queued shipment notice and a warm access_token
     openid = customer()
     nid = notify(openid, "shipment_status", FIELDS)
     wechat.access_token()
     dynamodb_calls.clear()
-    # When the worker handles its message
-    body = {"notification_id": nid, "openid": openid, "kind": "shipment_status"}
+    # When the worker handles its message, as the outbox relay writes it
+    body = {"notification_id": nid, "openid": openid, "kind": "shipment_status", "fields": FIELDS}
     result = worker.process({"messageId": "m-1", "body": json.dumps(body), "attributes": {}})
     made = list(dynamodb_calls)
-    # Then it read the customer once, claimed the record, wrote the outcome and counted it for
-    # the console (functions/notifications/report.py): nothing more
-    assert made == ["GetItem", "UpdateItem", "UpdateItem", "UpdateItem"]
+    # Then it claimed the record on the condition that the customer still follows us, and
+    # wrote the outcome with its count for the console: two writes, no read
+    assert made == ["TransactWriteItems", "TransactWriteItems"]
     assert result == worker.DONE and record(nid)["status"] == "sent"
     drain_notifications()  # the copy notify() queued finds it sent and is acknowledged
 

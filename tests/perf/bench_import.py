@@ -49,11 +49,11 @@ STATEMENTS = {
 }
 
 
-def import_seconds(statement: str) -> float:
+def import_seconds(statement: str, cwd: Path = ROOT) -> float:
     code = f"import time\nt = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -67,13 +67,24 @@ def loaded_by_app(modules: tuple[str, ...]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
-    runs = parser.parse_args().runs
-    for statement in STATEMENTS.values():  # compile .pyc files once, outside the measurement
-        import_seconds(statement)
-    samples: dict[str, list[float]] = {key: [] for key in STATEMENTS}
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout's folder (e.g. `git worktree add /tmp/main main`): its `import app`"
+        " measured in the same interleaved runs, on a loaded machine the fairer comparison",
+    )
+    args = parser.parse_args()
+    runs = args.runs
+    statements = dict(STATEMENTS)
+    if args.baseline:
+        statements["import app (baseline)"] = "import app"
+    folder = {"import app (baseline)": args.baseline}
+    for key, statement in statements.items():  # compile .pyc files once, outside the measurement
+        import_seconds(statement, folder.get(key) or ROOT)
+    samples: dict[str, list[float]] = {key: [] for key in statements}
     for _ in range(runs):  # interleaved, so that a noisy moment hits every line alike
-        for key, statement in STATEMENTS.items():
-            samples[key].append(import_seconds(statement))
+        for key, statement in statements.items():
+            samples[key].append(import_seconds(statement, folder.get(key) or ROOT))
     medians = {key: statistics.median(values) for key, values in samples.items()}
     bare = medians["bare (chalice, boto3, pynamodb)"]
     print(

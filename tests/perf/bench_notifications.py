@@ -1,16 +1,17 @@
-"""Notification worker throughput against a WeChat that answers in 20 ms.
+"""Notification worker throughput against a WeChat that answers in 20 ms and in 200 ms.
 
-    .venv/bin/python -m tests.perf.bench_notifications [--n 5000] [--sequential-n 1000]
-                                                        [--latency-ms 20] [--threads 8]
+    .venv/bin/python -m tests.perf.bench_notifications [--n 400] [--sequential-n N]
+                                                        [--latency-ms 20,200] [--threads 8]
 
-Starts its own moto server and WeChat sandbox (each in its own process), records N notifications with notify(),
-relays them from the table's stream to the queue (the outbox relay, before the clock starts), and runs
-the real `notification_worker` through the local event runtime (one poller, as one Lambda
-instance) until every record is `sent`:
-- parallel: the worker as configured (NOTIFY_THREADS sends at once within a batch);
-- sequential: the same worker with one thread, i.e. a strictly sequential sender.
-It prints messages/s of both, their ratio, the stable_token calls per 10,000 sends and the
-worker's DynamoDB calls per message.
+Starts its own moto server (patched as in `make run`: infra/local/moto_patches.py) and WeChat
+sandbox, each in its own process, records N notifications with notify(), relays them from the
+table's stream to the queue (the outbox relay, before the clock starts), and runs the real
+`notification_worker` through the local event runtime (one poller, as one Lambda instance,
+with the worker's own batch size) until every record is `sent`. For each WeChat latency:
+- sequential: the same worker with one thread, i.e. a strictly sequential sender;
+- parallel: the worker with `--threads` (NOTIFY_THREADS).
+It prints messages/s, the speed-up against the thread count, the AWS calls per sent
+notification split by call, and the stable_token calls per 10,000 sends.
 Figures are ratios within one run; nothing here asserts on wall-clock time.
 """
 
@@ -30,6 +31,8 @@ from tests.perf.harness import aws_calls, bench_environment  # noqa: E402 - befo
 bench_environment("wx-bench", QUIET_HOURS="off")
 
 SEND = "cgi-bin/message/template/send"
+WRITES = {"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem"}
+READS = {"GetItem", "Query", "TransactGetItems", "BatchGetItem", "Scan"}
 
 
 def _spawn(args: list[str], url: str) -> subprocess.Popen:
@@ -53,7 +56,13 @@ def start_services() -> list[subprocess.Popen]:
 
     moto_port, sandbox_port = free_port(), free_port()
     endpoint = f"http://127.0.0.1:{moto_port}"
-    moto = _spawn([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], endpoint)
+    serve_moto = (
+        "import sys, threading; from infra.local import moto_patches; moto_patches.apply(); "
+        "from moto.server import ThreadedMotoServer; "
+        "ThreadedMotoServer(ip_address='127.0.0.1', port=int(sys.argv[1]), verbose=False).start(); "
+        "threading.Event().wait()"
+    )
+    moto = _spawn([sys.executable, "-c", serve_moto, str(moto_port)], endpoint)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     provision(endpoint, os.environ["RESOURCE_PREFIX"])
     s = load_settings()
@@ -97,7 +106,12 @@ def queue(n: int, tag: str) -> list[str]:
                 return notify(
                     f"o-bench-{tag}-{i % 500}",
                     "shipment_status",
-                    {"thing1": f"Parcel {i}", "time2": "2024-05-01 10:00"},
+                    {
+                        "tracking_no": f"SF{i}",
+                        "status": "已发货",
+                        "detail": f"Parcel {i}",
+                        "time": "2024-05-01 10:00",
+                    },
                     notification_id=f"bench-{tag}-{i}",
                 )
             except Exception:
@@ -127,8 +141,7 @@ def run(runtime, n: int, threads: int, tag: str) -> dict[str, float]:
     while idle < 3:  # the queue looked empty three polls in a row
         idle = idle + 1 if runtime.poll_once(consumer, wait_s=0) == 0 else 0
     elapsed = time.perf_counter() - started
-    made, _ = aws_calls.snapshot()
-    dynamodb = sum(count for name, count in made.items() if name.startswith("dynamodb:"))
+    made, aws_ms = aws_calls.snapshot()
     sends = sandbox_calls(SEND) - sends_before
     tokens = sandbox_calls("cgi-bin/stable_token") - tokens_before
     sample = [get_notification(i)["status"] for i in ids[:: max(1, n // 50)]]
@@ -139,51 +152,71 @@ def run(runtime, n: int, threads: int, tag: str) -> dict[str, float]:
         "rate": n / elapsed,
         "sends": sends,
         "token_calls": tokens,
-        "dynamodb_per_message": dynamodb / n,
+        "calls_per_message": {name: count / n for name, count in sorted(made.items())},
+        "aws_ms_per_message": aws_ms / n,
     }
 
 
-def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
+def _calls(calls: dict[str, float]) -> str:
+    writes = sum(v for k, v in calls.items() if k.partition(":")[2] in WRITES)
+    reads = sum(v for k, v in calls.items() if k.partition(":")[2] in READS)
+    listed = ", ".join(f"{name} {count:.2f}" for name, count in calls.items())
+    return f"DynamoDB writes {writes:.2f}, reads {reads:.2f} ({listed})"
+
+
+def main(argv: list[str] | None = None) -> dict[int, dict[str, dict]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", "5000")))
+    parser.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", "400")))
     parser.add_argument("--sequential-n", type=int, default=None, help="default: n (equal queue depths)")
-    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--latency-ms", default="20,200", help="WeChat's latency per send, comma-separated")
     parser.add_argument("--threads", type=int, default=8, help="NOTIFY_THREADS of the parallel run")
     args = parser.parse_args(argv)
     sequential_n = args.sequential_n or args.n
+    latencies = [int(v) for v in str(args.latency_ms).split(",") if v.strip()]
 
     aws_calls.install()
     processes = start_services()
+    results: dict[int, dict[str, dict]] = {}
     try:
-        # Every template send answers after latency_ms.
-        fault = {"api": SEND, "delay_ms": args.latency_ms, "count": -1}
-        requests.post(
-            f"{os.environ['WECHAT_API_BASE']}/sandbox/faults", json=fault, timeout=5
-        ).raise_for_status()
         runtime = worker_runtime()
-        results = {"sequential": run(runtime, sequential_n, 1, "seq")}
-        print(f"sequential done: {results['sequential']}", flush=True)
-        results["parallel"] = run(runtime, args.n, args.threads, "par")
+        for latency in latencies:
+            requests.delete(f"{os.environ['WECHAT_API_BASE']}/sandbox/faults", timeout=5).raise_for_status()
+            fault = {"api": SEND, "delay_ms": latency, "count": -1}  # every template send answers after it
+            requests.post(
+                f"{os.environ['WECHAT_API_BASE']}/sandbox/faults", json=fault, timeout=5
+            ).raise_for_status()
+            seq = run(runtime, sequential_n, 1, f"seq{latency}")
+            par = run(runtime, args.n, args.threads, f"par{latency}")
+            results[latency] = {"sequential": seq, "parallel": par}
+            print(f"latency {latency} ms done", flush=True)
     finally:
         for process in processes:
             process.terminate()
-            process.wait(10)
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
-    seq, par = results["sequential"], results["parallel"]
-    sends = seq["sends"] + par["sends"]
-    token_calls = seq["token_calls"] + par["token_calls"]
-    print(f"WeChat latency {args.latency_ms} ms per template send; one poller (one Lambda instance)")
+    batch = runtime.consumers["notification_worker"].batch_size
     print(
-        f"sequential sender (1 thread): {seq['n']:>6} in {seq['seconds']:7.1f} s = {seq['rate']:7.1f} msg/s"
+        f"one poller (one Lambda instance), batches of up to {batch}, {args.threads} threads in the parallel runs"
     )
-    print(
-        f"worker ({args.threads} threads):         {par['n']:>6} in {par['seconds']:7.1f} s = {par['rate']:7.1f} msg/s"
-    )
-    print(f"speed-up: {par['rate'] / seq['rate']:.1f}x")
-    print(
-        "DynamoDB calls per message (worker, token reads included): "
-        f"sequential {seq['dynamodb_per_message']:.2f}, parallel {par['dynamodb_per_message']:.2f}"
-    )
+    print(f"{'WeChat latency':>14} {'sequential':>12} {'parallel':>12} {'speed-up':>9} {'/ threads':>10}")
+    for latency, pair in results.items():
+        seq, par = pair["sequential"], pair["parallel"]
+        ratio = par["rate"] / seq["rate"]
+        print(
+            f"{latency:>11} ms {seq['rate']:>8.1f} /s {par['rate']:>8.1f} /s {ratio:>8.1f}x {ratio / args.threads:>9.2f}"
+        )
+    for latency, pair in results.items():
+        for name, run_ in pair.items():
+            print(
+                f"AWS calls per sent notification, {latency} ms {name}: {_calls(run_['calls_per_message'])};"
+                f" {run_['aws_ms_per_message']:.1f} ms in them"
+            )
+    sends = sum(r["sends"] for pair in results.values() for r in pair.values())
+    token_calls = sum(r["token_calls"] for pair in results.values() for r in pair.values())
     print(
         f"stable_token calls: {token_calls} for {sends} sends = "
         f"{token_calls * 10000 / max(1, sends):.1f} per 10,000 sends"

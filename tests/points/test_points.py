@@ -91,10 +91,10 @@ def test_an_order_credits_its_points_and_sends_one_receipt(client, sandbox):
     receipt = get_notification(f"receipt-{order_id}")
     assert receipt["kind"] == "order_receipt"
     assert receipt["fields"] == {
-        "thing1": "南京西路店",
-        "amount2": "¥129.99",
-        "number3": "129",
-        "number4": "136",
+        "store": "南京西路店",
+        "amount": "¥129.99",
+        "points": "129",
+        "balance": "136",
     }
 
 

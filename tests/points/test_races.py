@@ -103,4 +103,4 @@ def test_an_order_event_delivered_at_once_many_times_credits_once(aws, patient_c
         answers = list(pool.map(racer, range(10)))
     assert all(a.code == "ok" for a in answers), [a.code for a in answers]
     assert ledger.balance_of(openid) == 104
-    assert get_notification(f"receipt-{order_id}")["fields"]["number4"] == "104"
+    assert get_notification(f"receipt-{order_id}")["fields"]["balance"] == "104"

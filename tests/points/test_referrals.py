@@ -48,7 +48,7 @@ def test_a_new_follower_is_the_sharers_and_the_first_order_rewards_once(client):
     assert ledger.balance_of(sharer) == 100
     message = get_notification(f"referral-{friend}")
     assert message["openid"] == sharer and message["kind"] == "referral_rewarded"
-    assert message["fields"] == {"thing1": "好友完成首单", "number2": "100", "number3": "100"}
+    assert message["fields"] == {"reason": "好友完成首单", "points": "100", "balance": "100"}
     # And a second order rewards nothing more
     first_order(friend)
     assert ledger.balance_of(sharer) == 100

@@ -131,7 +131,7 @@ def test_the_customer_gets_the_e_warranty_message_once(client, product, units):
     sent = notification(f"warranty-{serial}-{openid}")
     assert sent["kind"] == "warranty_registered" and sent["openid"] == openid
     assert sent["url"].endswith(f"/h5/warranty?sn={serial}")
-    assert sent["fields"]["character_string2"] == serial
+    assert sent["fields"]["serial"] == serial
 
 
 def test_a_product_without_warranty_months_has_no_warranty(client, product, units):
