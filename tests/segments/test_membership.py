@@ -93,11 +93,12 @@ def test_a_customer_joining_many_segments_at_once(client, sent_tasks):
     ]
     openid = uid("o-")
     follow(openid, store=store)
-    assert load_profile(openid).segments == frozenset(ids)
+    # (other tests' segments, such as "every follower", may hold this customer too)
+    assert load_profile(openid).segments & set(ids) == set(ids)
     assert all(domain.member_count(i) == 1 for i in ids)
     follow(openid, store=store, subscribed=False)
     follow(openid, store=uid("other"))  # first store never changes in life; here it tests leaving
-    assert load_profile(openid).segments == frozenset()
+    assert not load_profile(openid).segments & set(ids)
     assert all(domain.member_count(i) == 0 for i in ids)
 
 
