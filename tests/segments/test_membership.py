@@ -172,3 +172,24 @@ def test_a_superseded_job_does_nothing(client, sent_tasks):
     put(client, segment_id, {"name": "s", "rules": [{"field": "first_store", "op": "eq", "value": uid("S")}]})
     results = run_job_tasks(old)
     assert all(r.done and r.read == 0 and r.superseded == [segment_id] for r in results)
+
+
+def test_the_daily_job_moves_members_whose_days_have_passed(client, sent_tasks):
+    store = uid("ST")
+    recent = define(client, sent_tasks, [{"field": "first_store", "op": "eq", "value": store},
+                                         {"field": "last_purchase_days", "op": "lte", "value": 7}])  # fmt: skip
+    loyal = define(client, sent_tasks, [{"field": "first_store", "op": "eq", "value": store},
+                                        {"field": "followed_days", "op": "gte", "value": 5}])  # fmt: skip
+    openid = uid("o-")
+    follow(openid, store=store)
+    order(openid)
+    assert (domain.member_count(recent), domain.member_count(loyal)) == (1, 0)
+    # When ten days pass with no event, and the daily job runs
+    clock.set_now(clock.now() + 10 * DAY)
+    sent_tasks.clear()
+    started = jobs.start_daily(clock.business_date())
+    assert {recent, loyal} <= set(started["segments"])
+    run_job_tasks([t for t in sent_tasks if t.get("kind") == "recompute"])
+    # Then the recent buyer has left one segment and the follower joined the other
+    assert (domain.member_count(recent), domain.member_count(loyal)) == (0, 1)
+    assert load_profile(openid).segments >= {loyal}
