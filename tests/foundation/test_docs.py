@@ -12,7 +12,12 @@ from infra.local.demo import STEPS
 from tests.conftest import ROOT
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-GENERATED = {".run", ".venv", "build"}  # made by the commands, absent from a fresh clone
+GENERATED = {
+    ".run",
+    ".venv",
+    "build",
+    "test-artifacts",
+}  # made by the commands and tests, absent from a fresh clone
 FILE_TYPES = (".py", ".md", ".yaml", ".yml", ".json", ".toml", ".txt", ".cfg", ".ini", ".sh")
 TOP = sorted(
     (p.name for p in ROOT.iterdir() if p.name not in GENERATED | {".git"} and not p.name.startswith(".venv")),

@@ -61,13 +61,13 @@ def record_order(stack: RunningStack, openid: str, **shipment: str) -> str:
     return order_id
 
 
-def book(stack: RunningStack, openid: str, me: dict[str, str]) -> str:
+def book(stack: RunningStack, openid: str, me: dict[str, str], order_id: str | None = None) -> str:
     area, day = f"outbox-{uuid.uuid4().hex[:8]}", (date.today() + timedelta(days=3)).isoformat()
     slots = {"area": area, "date": day, "windows": [{"window": "09:00-12:00", "capacity": 5}]}
     assert requests.put(f"{stack.url}/admin/slots", headers=ADMIN, json=slots, timeout=10).status_code == 200
     body = {
         "slot_id": f"{area}|{day}|09:00-12:00",
-        "order_id": record_order(stack, openid),
+        "order_id": order_id or record_order(stack, openid),
         "address": "上海市黄浦区南京东路1号",
         "phone": "13800138000",
     }
@@ -78,6 +78,12 @@ def book(stack: RunningStack, openid: str, me: dict[str, str]) -> str:
 
 def sent(stack: RunningStack, openid: str, notification_id: str) -> bool:
     return any(m.get("client_msg_id") == notification_id for m in stack.sandbox_messages(openid))
+
+
+def receipt_sent(stack: RunningStack, openid: str, order_id: str) -> None:
+    """Wait for the order's points receipt, written by the order event's consumer a moment after
+    the order: written while SQS is down, it would hold back the stream's later records."""
+    assert wait_for(lambda: sent(stack, openid, f"receipt-{order_id}"), timeout=120)
 
 
 # -- the changes: each prepares what it needs, and returns the change to make while SQS is
@@ -93,8 +99,10 @@ def booking_confirmed(stack: RunningStack) -> Change:
 
 def booking_cancelled(stack: RunningStack) -> Change:
     openid, me = customer(stack)
-    booking_id = book(stack, openid, me)
+    order_id = record_order(stack, openid)
+    booking_id = book(stack, openid, me, order_id)
     assert wait_for(lambda: sent(stack, openid, f"booking-{booking_id}-confirmed"), timeout=120)
+    receipt_sent(stack, openid, order_id)
 
     def cancel() -> tuple[str, str]:
         cancelled = requests.delete(f"{stack.url}/bookings/{booking_id}", headers=me, timeout=10)
@@ -132,7 +140,7 @@ def coupon_issued(stack: RunningStack) -> Change:
 def shipment_status(stack: RunningStack) -> Change:
     openid, _ = customer(stack)
     tracking_no = f"YT{uuid.uuid4().hex[:10].upper()}"
-    record_order(stack, openid, carrier="yuantong", tracking_no=tracking_no)
+    receipt_sent(stack, openid, record_order(stack, openid, carrier="yuantong", tracking_no=tracking_no))
     raw = native_body(tracking_no, "out_for_delivery", "2024-05-02T08:00:00+08:00", carrier="yuantong")
 
     def push() -> tuple[str, str]:

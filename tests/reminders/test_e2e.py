@@ -3,7 +3,6 @@ ops runs the day."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import uuid
@@ -14,29 +13,14 @@ import boto3
 import pytest
 import requests
 
-from functions.core.config import SANDBOX_TOKEN
 from tests.conftest import wait_for
 
 ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
 
 
 def _subscribe(stack, openid: str) -> None:
-    """WeChat tells us the customer followed: a signed plaintext subscribe event."""
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    signature = hashlib.sha1("".join(sorted([SANDBOX_TOKEN, timestamp, nonce])).encode()).hexdigest()
-    xml = (
-        f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-        "<Event><![CDATA[subscribe]]></Event></xml>"
-    )
-    response = requests.post(
-        f"{stack.url}/wechat/callback",
-        params={"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid},
-        data=xml.encode(),
-        headers={"Content-Type": "text/xml"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
+    """WeChat tells us the customer followed."""
+    stack.wechat_event(openid, "subscribe")
 
 
 def _indexed(stack, openid: str, sku: str, order_id: str, day: str) -> bool:

@@ -3,14 +3,11 @@ stream and the order-events queue; the tag follows through the sync; an unfollow
 
 from __future__ import annotations
 
-import hashlib
-import time
 import uuid
 
 import pytest
 import requests
 
-from functions.core.config import SANDBOX_TOKEN
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -18,21 +15,7 @@ ADMIN = {"X-Api-Key": "dev-admin-key", "Content-Type": "application/json"}
 
 
 def _event(stack, openid: str, event: str) -> None:
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
-    signature = hashlib.sha1("".join(sorted([SANDBOX_TOKEN, timestamp, nonce])).encode()).hexdigest()
-    xml = (
-        f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-        f"<Event><![CDATA[{event}]]></Event></xml>"
-    )
-    response = requests.post(
-        f"{stack.url}/wechat/callback",
-        params={"signature": signature, "timestamp": timestamp, "nonce": nonce, "openid": openid},
-        data=xml.encode(),
-        headers={"Content-Type": "text/xml"},
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
+    stack.wechat_event(openid, event)
 
 
 def _segment(stack, segment_id: str) -> dict:
