@@ -1,10 +1,11 @@
-"""Slot and booking routes (customer and admin) and the daily `booking_reminders` job."""
+"""Slot and booking routes (customer and admin). The daily `booking_reminders` job is in
+background.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Cron, Response
+from chalice import Response
 
 from functions.bookings import areas, domain, slots
 from functions.bookings.requests import (
@@ -97,16 +98,3 @@ def delete_booking(openid: str, booking_id: str) -> dict[str, Any]:
 def complete_booking(booking_id: str, body: CompleteRequest | None) -> dict[str, Any]:
     """Mark a delivery done (ops); its units' serials register with today as the installation date."""
     return domain.complete(booking_id, body.serials if body else []).to_view()
-
-
-# 10:00 business time (the expression is in TZ_BUSINESS): the day-before reminder for tomorrow's bookings.
-@blueprint.schedule(Cron(0, 10, "*", "*", "?", "*"), name="booking_reminders")
-def booking_reminders(event: Any) -> dict[str, Any]:
-    # Cold start: only this schedule's function sends reminders.
-    from functions.bookings import reminders
-    from functions.warranty import visits
-
-    raw = event.to_dict() if hasattr(event, "to_dict") else dict(event or {})
-    day = reminders.run_date(raw)
-    # Repair visits take places in the same slots: their reminder is the same job's.
-    return {**reminders.send_day_before(day), "repair_visits": visits.send_day_before(day)}

@@ -1,12 +1,12 @@
-"""Broadcasts (CONTRACT §12): create, read with the report, and the minute schedule that sends."""
+"""Broadcasts (CONTRACT §12): create, and read with the report. The minute schedule that sends
+is in background.py."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from chalice import Rate, Response
+from chalice import Response
 
 from functions.broadcasts import domain
 from functions.broadcasts.requests import BroadcastRequest, ReportQuery
@@ -14,8 +14,6 @@ from functions.core import clock
 from functions.core.errors import RuleBroken
 from functions.core.fields import BroadcastId
 from functions.core.http import Blueprint
-
-log = logging.getLogger(__name__)
 
 blueprint = Blueprint(__name__)
 
@@ -64,13 +62,3 @@ def create_broadcast(body: BroadcastRequest) -> Response:
 def get_broadcast(broadcast_id: str, query: ReportQuery) -> dict[str, Any]:
     """The broadcast's status and counts, and recipients against holdout over `window_days`."""
     return domain.get_broadcast(broadcast_id, query.window_days)
-
-
-@blueprint.schedule(Rate(1, unit=Rate.MINUTES), name="broadcast_sender")
-def broadcast_sender(event: Any) -> dict[str, str]:
-    context = getattr(event, "context", None)
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    done = domain.run_due(remaining_ms=remaining)
-    if done:
-        log.info("broadcasts: %s", done)
-    return done

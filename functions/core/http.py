@@ -208,7 +208,8 @@ def customer_openid(request: Request) -> str:
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """What a route accepts, as declared: the source of the OpenAPI document."""
+    """What a route accepts, as declared, and what serves it: the source of the OpenAPI document
+    and of the route table (functions/routes.py)."""
 
     path: str
     methods: tuple[str, ...]
@@ -222,13 +223,24 @@ class RouteSpec:
     # What the declarations cannot say, as OpenAPI operation fields: a body the view reads itself
     # (a form, XML), answers in another shape than ours, headers a signed caller sends.
     document: dict[str, Any] = field(default_factory=dict)
+    # What serves it: the function Chalice calls (the view behind the checks above) and the
+    # Blueprint it reads its request from (functions.core.lazy).
+    view: Callable[..., Any] | None = None
+    blueprint: Blueprint | None = None
+    content_types: tuple[str, ...] = ("application/json",)
 
 
+# Every route declared so far (a module's routes are declared when it is imported).
 ROUTES: list[RouteSpec] = []
 
 
 class Blueprint(chalice.Blueprint):
     """A Chalice Blueprint whose routes declare their caller, parameters and body."""
+
+    def serve(self, app: chalice.Chalice) -> None:
+        """Read requests from `app`, which declared this Blueprint's routes by name without
+        registering it (functions.core.lazy)."""
+        self._current_app = app
 
     def route(  # type: ignore[override]
         self,
@@ -275,20 +287,21 @@ class Blueprint(chalice.Blueprint):
                 except AppError as error:
                     return respond(error)
 
-            summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
-            methods = tuple(kwargs.get("methods", ["GET"]))
             ROUTES.append(
                 RouteSpec(
-                    path,
-                    methods,
-                    summary,
-                    auth,
-                    body,
-                    query,
-                    path_types,
-                    form,
-                    errors is not None,
-                    document or {},
+                    path=path,
+                    methods=tuple(kwargs.get("methods", ["GET"])),
+                    summary=(view.__doc__ or view.__name__).strip().splitlines()[0],
+                    auth=auth,
+                    body=body,
+                    query=query,
+                    path_types=path_types,
+                    form=form,
+                    html=errors is not None,
+                    document=document or {},
+                    view=handle,
+                    blueprint=self,
+                    content_types=tuple(kwargs.get("content_types", ["application/json"])),
                 )
             )
             register(handle)

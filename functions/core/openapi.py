@@ -11,7 +11,8 @@ field is declared with it. What a declaration cannot say (a body the view reads 
 a form or XML; answers in another shape; a signed caller's other headers) a route adds as
 OpenAPI operation fields (`document`).
 
-Built once per container, on the first request for it (`document`), never at import.
+Built once per container, on the first request for it (`document`), never at import: it
+imports every route's module, which `import app` does not (functions.core.lazy).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from typing import Any
 
 import msgspec
 
+from functions.core import lazy
 from functions.core.http import FORM, ROUTES, RouteSpec
+from functions.routes import ROUTES as TABLE
 
 TITLE = "wechat-retail"
 VERSION = "1"
@@ -92,7 +95,9 @@ def build(routes: Iterable[RouteSpec]) -> dict[str, Any]:
 
 @functools.cache
 def document() -> dict[str, Any]:
-    """This container's document, built from every route declared by then (on first request)."""
+    """The document of every route in the route table; their modules are imported to read their
+    declarations."""
+    lazy.import_all(TABLE)
     return build(ROUTES)
 
 

@@ -1,11 +1,11 @@
-"""The store inbox's routes (CONTRACT §11) and its escalation schedule. The intake is the WeChat
-callback's (functions/callback/rules.py `to_inbox`)."""
+"""The store inbox's routes (CONTRACT §11); its escalation schedule is in background.py. The
+intake is the WeChat callback's (functions/callback/rules.py `to_inbox`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Rate, Response
+from chalice import Response
 
 from functions.core.fields import StoreId
 from functions.core.http import Blueprint
@@ -65,9 +65,3 @@ def put_settings(store_id: str, body: InboxSettingsBody) -> dict[str, Any]:
     text = (body.ack_text or "").strip() or None
     domain.set_ack_text(store_id, text)
     return {"store_id": store_id, "ack_text": text}
-
-
-# Every 2 minutes: a conversation escalates at most 2 minutes after INBOX_ESCALATE_MIN.
-@blueprint.schedule(Rate(2, unit=Rate.MINUTES), name="inbox_escalation")
-def inbox_escalation(event: Any) -> dict[str, Any]:
-    return {"escalated": domain.escalate_overdue()}

@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.core.parameters import ParameterLocation
 
-import app  # noqa: F401 - importing the app declares every route the document describes
 from functions.console.session import COOKIE as CONSOLE_COOKIE
 from functions.core import openapi
 from functions.core.config import load_settings

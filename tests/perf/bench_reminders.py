@@ -221,7 +221,6 @@ def run_job(day: date, workers: int) -> dict[str, Any]:
 
     from app import app
     from functions.core.config import resource_name
-    from functions.reminders.handlers import repurchase_reminders  # noqa: F401 (registered)
     from infra.local.runtime import EventRuntime
 
     runtime = EventRuntime(app, boto3.client("sqs"), resource_name, poll_wait_s=0)
