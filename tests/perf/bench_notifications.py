@@ -89,7 +89,7 @@ def worker_runtime():
     from chalice import Chalice
 
     from functions.core.config import resource_name
-    from functions.notifications.handlers import blueprint
+    from functions.notifications.background import blueprint
     from infra.local.runtime import EventRuntime
 
     app = Chalice(app_name="bench-notifications")

@@ -249,7 +249,7 @@ def test_the_scheduled_job_fans_out_one_task_per_shard(client, day, caplog):
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={"date": day.isoformat()}, resources=[]
     )
-    caplog.set_level(logging.INFO, logger="functions.reminders.handlers")
+    caplog.set_level(logging.INFO, logger="functions.reminders.background")
     result = client.lambda_.invoke("repurchase_reminders", event)
     assert result.payload == {"date": day.isoformat(), "shards": SHARDS}
     # Then the shard workers process the day
