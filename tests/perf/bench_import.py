@@ -57,7 +57,9 @@ STATEMENTS = {
 
 def import_seconds(statement: str, cwd: Path = ROOT) -> float:
     code = f"import time\nt = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
+    # .pyc files are written by the first, unmeasured run (so never PYTHONDONTWRITEBYTECODE)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
     )
