@@ -796,11 +796,13 @@ def app_function_names() -> list[str]:
 def build_artifacts(stage: str, out: Path) -> Path:
     """deployment.zip (app code) and layer.zip (dependencies) in `out`; Chalice's template in
     out/chalice/sam.json. Returns out/chalice."""
+    from infra.bytecode import precompile
     from infra.layer import build_layer
 
     out.mkdir(parents=True, exist_ok=True)
     package_dir = chalice_package(stage, out / "chalice")
     shutil.copy2(package_dir / "deployment.zip", out / "deployment.zip")
+    precompile(out / "deployment.zip")
     shutil.copy2(build_layer(), out / "layer.zip")
     return package_dir
 
