@@ -162,8 +162,8 @@ def test_a_failed_fetch_frees_the_lease_for_the_next_caller(sandbox):
     # When the next caller asks, right away
     started = time.monotonic()
     assert cache.get()
-    # Then it did not have to wait out a lease
-    assert time.monotonic() - started < 1
+    # Then it did not have to wait out a lease (5 s; what is left is a fetch, however slow the machine)
+    assert time.monotonic() - started < wechat.LEASE_S - 1
 
 
 def test_the_token_ages_with_the_shared_clock(sandbox):
