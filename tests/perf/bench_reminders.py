@@ -106,9 +106,12 @@ class CallTimer:
 TIMER: CallTimer | None = None
 
 
-def _start_moto(port: int, stock: bool = False) -> tuple[subprocess.Popen, str]:
+def _start_moto(
+    port: int, stock: bool = False, launcher: str = MOTO_LAUNCHER
+) -> tuple[subprocess.Popen, str]:
+    """A moto server running `launcher` (a benchmark's patches), once it answers."""
     process = subprocess.Popen(
-        [sys.executable, "-c", MOTO_LAUNCHER, str(port)],
+        [sys.executable, "-c", launcher, str(port)],
         env={**os.environ, "BENCH_STOCK_MOTO": "1" if stock else "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -116,7 +119,7 @@ def _start_moto(port: int, stock: bool = False) -> tuple[subprocess.Popen, str]:
     endpoint = f"http://127.0.0.1:{port}"
     import requests
 
-    for _ in range(200):
+    for _ in range(300):
         try:
             requests.get(f"{endpoint}/moto-api/", timeout=1)
             return process, endpoint

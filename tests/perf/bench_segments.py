@@ -27,7 +27,6 @@ Items returned are the same either way.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
-from tests.perf.bench_reminders import CallTimer, _batch_write, _environment
+from tests.perf.bench_reminders import CallTimer, _batch_write, _environment, _start_moto
 
 PREFIX = "bench"
 STORES = [f"store-{i:02d}" for i in range(50)]
@@ -126,26 +125,6 @@ if os.environ.get("BENCH_STOCK_MOTO") != "1":
 from moto.server import main
 main(["-H", "127.0.0.1", "-p", sys.argv[1]])
 """
-
-
-def _start_moto(port: int, stock: bool) -> tuple[subprocess.Popen, str]:
-    import requests
-
-    process = subprocess.Popen(
-        [sys.executable, "-c", MOTO_LAUNCHER, str(port)],
-        env={**os.environ, "BENCH_STOCK_MOTO": "1" if stock else "0"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            requests.get(f"{endpoint}/moto-api/", timeout=1)
-            return process, endpoint
-        except requests.RequestException:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("moto server did not start")
 
 
 def load(customers: int) -> None:
@@ -276,7 +255,7 @@ def incremental(events_n: int, segments_n: int, timer: CallTimer) -> dict[str, A
 def bench(
     customers: int, workers: int, port: int, memory: bool, stock: bool, events_n: int, segments_n: int
 ) -> None:
-    moto, endpoint = _start_moto(port, stock)
+    moto, endpoint = _start_moto(port, stock, MOTO_LAUNCHER)
     try:
         _environment(endpoint)
         from functions.segments import jobs
