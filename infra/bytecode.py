@@ -29,7 +29,9 @@ def pyc(source: bytes, path: str) -> bytes:
 
 
 def cached_path(path: str) -> str:
-    """Where this interpreter looks for `path`'s .pyc (`a/b.py` -> `a/__pycache__/b.cpython-311.pyc`)."""
+    """Where this interpreter looks for `path`'s .pyc (`a/b.py` -> `a/__pycache__/b.cpython-311.pyc`):
+    importlib.util.cache_from_source's answer without the builder's PYTHONPYCACHEPREFIX, which
+    would point outside the zip."""
     folder, _, name = path.rpartition("/")
     cached = f"__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc"
     return f"{folder}/{cached}" if folder else cached

@@ -21,7 +21,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "functions" / "routes.py"
-JSON = ("application/json",)
 
 HEADER = '''"""The API's routes: for each module, its routes as (method, path, view), and the content types
 of the routes that accept more than JSON.
@@ -38,7 +37,7 @@ def declared() -> tuple[dict[str, list[tuple[str, str, str]]], dict[tuple[str, s
     """Every declared route by module, and the content types of those that accept more than JSON."""
     sys.path.insert(0, str(ROOT))
     import functions
-    from functions.core.http import ROUTES
+    from functions.core.http import JSON_ONLY, ROUTES
 
     for found in pkgutil.walk_packages(functions.__path__, "functions."):
         importlib.import_module(found.name)
@@ -48,7 +47,7 @@ def declared() -> tuple[dict[str, list[tuple[str, str, str]]], dict[tuple[str, s
         assert spec.view is not None
         for method in spec.methods:
             routes[spec.view.__module__].append((method, spec.path, spec.view.__name__))
-            if spec.content_types != JSON:
+            if spec.content_types != JSON_ONLY:
                 content_types[(method, spec.path)] = spec.content_types
     return {module: sorted(entries) for module, entries in sorted(routes.items())}, dict(
         sorted(content_types.items())

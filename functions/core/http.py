@@ -48,6 +48,7 @@ Auth = Literal["admin", "customer"] | Callable[[Request], Any] | None
 
 MAX_JSON_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
+JSON_ONLY = ("application/json",)  # the content types of a route that declares none (Chalice's)
 MAX_FORM_FIELDS = 50
 # What a request for a route we do not have gets, locally and from API Gateway (infra/template.py).
 NO_SUCH_ROUTE = {"error": "not_found", "message": "no such route"}
@@ -227,7 +228,7 @@ class RouteSpec:
     # Blueprint it reads its request from (functions.core.lazy).
     view: Callable[..., Any] | None = None
     blueprint: Blueprint | None = None
-    content_types: tuple[str, ...] = ("application/json",)
+    content_types: tuple[str, ...] = JSON_ONLY
 
 
 # Every route declared so far (a module's routes are declared when it is imported).
@@ -301,7 +302,7 @@ class Blueprint(chalice.Blueprint):
                     document=document or {},
                     view=handle,
                     blueprint=self,
-                    content_types=tuple(kwargs.get("content_types", ["application/json"])),
+                    content_types=tuple(kwargs.get("content_types", JSON_ONLY)),
                 )
             )
             register(handle)

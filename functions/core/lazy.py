@@ -33,7 +33,7 @@ def declare(app: chalice.Chalice, routes: RouteTable, content_types: ContentType
     """Declare every route of `routes` on `app`, each served by its module once imported."""
     for module, entries in routes.items():
         for method, path, view in entries:
-            types = list(content_types.get((method, path), ["application/json"]))
+            types = list(content_types.get((method, path), http.JSON_ONLY))
             app.route(path, methods=[method], content_types=types, name=view)(
                 _stand_in(app, module, method, path, view)
             )
